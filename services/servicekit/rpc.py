@@ -1,0 +1,165 @@
+"""What happens around every RPC: authentication, error translation, access logs.
+
+One interceptor instead of a chain keeps the per-call overhead to a single wrapper.
+Handlers stay thin: they read `current_principal()`, raise domain errors, and never
+pick a status code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, cast
+
+import grpc
+from grpc import aio
+
+from services.servicekit import errors, status
+from services.servicekit.auth import (
+    TokenVerifier,
+    bearer_from_metadata,
+    reset_principal,
+    set_principal,
+)
+from services.servicekit.logging import bind_request_id
+
+_log = logging.getLogger("todochat.rpc")
+
+# These serve operators and the platform; they never touch user data.
+PUBLIC_METHOD_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+CallObserver = Callable[[str, str, float], None]
+_UnaryBehaviour = Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+_StreamBehaviour = Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]
+
+
+def _request_id(metadata: Iterable[tuple[str, Any]] | None) -> str:
+    for key, value in metadata or ():
+        if key == "x-request-id" and isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return uuid.uuid4().hex
+
+
+class CallInterceptor(aio.ServerInterceptor):
+    """Authenticates each call, maps domain errors to statuses, and logs the outcome."""
+
+    def __init__(self, verifier: TokenVerifier, *, observer: CallObserver | None = None) -> None:
+        self._verifier = verifier
+        self._observer = observer
+
+    async def intercept_service(
+        self,
+        continuation: Callable[
+            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
+        ],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        method: str = handler_call_details.method
+        if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(method, cast(_UnaryBehaviour, handler.unary_unary)),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, cast(_StreamBehaviour, handler.unary_stream)),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # client/bidi streaming: none in our protos
+
+    async def _enter(self, context: aio.ServicerContext[Any, Any]) -> Any:
+        metadata = context.invocation_metadata()
+        bind_request_id(_request_id(metadata))
+        token = bearer_from_metadata(metadata)
+        principal = await self._verifier.verify(token)
+        return set_principal(principal)
+
+    def _finish(self, method: str, code: str, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        if self._observer is not None:
+            self._observer(method, code, elapsed)
+        _log.info(
+            "rpc finished",
+            extra={
+                "rpc_method": method,
+                "grpc_code": code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+
+    def _wrap_unary(
+        self, method: str, behaviour: Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
+    ) -> Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]:
+        async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+            started = time.perf_counter()
+            code = "OK"
+            principal_token = None
+            try:
+                principal_token = await self._enter(context)
+                return await behaviour(request, context)
+            except errors.DomainError as exc:
+                code = _code_name(status.code_for(exc))
+                await context.abort_with_status(status.to_status(exc))
+            except aio.AbortError:
+                code = context.code().name if context.code() else "UNKNOWN"
+                raise
+            except Exception:
+                code = "INTERNAL"
+                _log.exception("unhandled error", extra={"rpc_method": method})
+                await context.abort_with_status(status.internal_status())
+            finally:
+                if principal_token is not None:
+                    reset_principal(principal_token)
+                self._finish(method, code, started)
+
+        return unary
+
+    def _wrap_stream(
+        self,
+        method: str,
+        behaviour: Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]],
+    ) -> Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]:
+        async def stream(
+            request: Any, context: aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = "OK"
+            principal_token = None
+            try:
+                principal_token = await self._enter(context)
+                async for item in behaviour(request, context):
+                    yield item
+            except errors.DomainError as exc:
+                code = _code_name(status.code_for(exc))
+                await context.abort_with_status(status.to_status(exc))
+            except aio.AbortError:
+                code = context.code().name if context.code() else "UNKNOWN"
+                raise
+            except Exception:
+                code = "INTERNAL"
+                _log.exception("unhandled error", extra={"rpc_method": method})
+                await context.abort_with_status(status.internal_status())
+            finally:
+                if principal_token is not None:
+                    reset_principal(principal_token)
+                self._finish(method, code, started)
+
+        return stream
+
+
+_CODE_NAMES: dict[int, str] = {member.value[0]: member.name for member in grpc.StatusCode}
+
+
+def _code_name(code: int) -> str:
+    return _CODE_NAMES.get(code, "UNKNOWN")
