@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, event, text
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.types import TypeDecorator
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -39,9 +42,11 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
-        # A restarted PostgreSQL invalidates pooled connections; recycle rather than
-        # hand a dead one to a request.
+        # No pre-ping: it would add a round trip to every request. A connection that
+        # died with a restarted server fails its request as UNAVAILABLE (see
+        # is_unavailable_error), SQLAlchemy invalidates the whole pool, and the
+        # client's retry policy resends the call on a fresh connection.
+        pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={"command_timeout": 30, "server_settings": {"application_name": "todochat"}},
     )
@@ -71,3 +76,52 @@ async def ping(engine: AsyncEngine, within: float = 2.0) -> bool:
         return True
     except Exception:  # any failure means "not serving"; the health loop logs transitions
         return False
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def is_unavailable_error(exc: BaseException) -> bool:
+    """True for failures that mean "the database is unreachable right now", which callers
+    may retry, as opposed to bugs or constraint violations."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        return _is_asyncpg_unavailable(exc.orig)
+    return isinstance(exc, ConnectionError | TimeoutError) or _is_asyncpg_unavailable(exc)
+
+
+def _is_asyncpg_unavailable(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    return name in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+        "InterfaceError",
+    } or isinstance(exc, OSError)
+
+
+def describe(url: str) -> str:
+    """The URL without its password, for logs."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -84,5 +84,14 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Per-call access lines are DEBUG-worthy for libraries, INFO for us.
-    for noisy in ("httpx", "httpx2", "httpcore", "aiosqlite", "asyncio", "google_genai", "openai"):
+    for noisy in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "aiosqlite",
+        "asyncio",
+        "google_genai",
+        "openai",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -114,10 +114,9 @@ class CallInterceptor(aio.ServerInterceptor):
             except aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
-            except Exception:
-                code = "INTERNAL"
-                _log.exception("unhandled error", extra={"rpc_method": method})
-                await context.abort_with_status(status.internal_status())
+            except Exception as exc:
+                code, unexpected = _unexpected_status(method, exc)
+                await context.abort_with_status(unexpected)
             finally:
                 if principal_token is not None:
                     reset_principal(principal_token)
@@ -146,16 +145,24 @@ class CallInterceptor(aio.ServerInterceptor):
             except aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
-            except Exception:
-                code = "INTERNAL"
-                _log.exception("unhandled error", extra={"rpc_method": method})
-                await context.abort_with_status(status.internal_status())
+            except Exception as exc:
+                code, unexpected = _unexpected_status(method, exc)
+                await context.abort_with_status(unexpected)
             finally:
                 if principal_token is not None:
                     reset_principal(principal_token)
                 self._finish(method, code, started)
 
         return stream
+
+
+def _unexpected_status(method: str, exc: Exception) -> tuple[str, grpc.Status]:
+    mapped = status.from_exception(exc)
+    if mapped is not None:
+        _log.warning("dependency unavailable: %s", type(exc).__name__, extra={"rpc_method": method})
+        return _code_name(status.code_for(mapped)), status.to_status(mapped)
+    _log.exception("unhandled error", extra={"rpc_method": method})
+    return "INTERNAL", status.internal_status()
 
 
 _CODE_NAMES: dict[int, str] = {member.value[0]: member.name for member in grpc.StatusCode}

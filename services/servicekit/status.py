@@ -14,6 +14,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from services.servicekit import errors
+from services.servicekit.database import is_unavailable_error
 
 ERROR_DOMAIN = "todochat.dev"
 
@@ -81,6 +82,17 @@ def to_rpc_status(error: errors.DomainError) -> status_pb2.Status:
 def to_status(error: errors.DomainError) -> grpc.Status:
     """The grpc.Status that `context.abort_with_status` sends (details in trailers)."""
     return rpc_status.to_status(to_rpc_status(error))  # type: ignore[no-any-return]
+
+
+def from_exception(exc: BaseException) -> errors.DomainError | None:
+    """A domain error for infrastructure failures callers can act on (retry later)."""
+    if is_unavailable_error(exc):
+        return errors.Unavailable(
+            "the database is unavailable; retry shortly",
+            reason="DATABASE_UNAVAILABLE",
+            retry_after_seconds=1,
+        )
+    return None
 
 
 def internal_status(message: str = "internal error") -> grpc.Status:

@@ -1,0 +1,117 @@
+"""`todochat`: parse arguments, load settings once, call the right entry point.
+
+Errors an operator can fix (bad configuration, unreachable service) print as one
+line on stderr with exit status 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+
+from services.servicekit import logging as servicelog
+from services.servicekit.config import ConfigError, Settings
+
+_TTL = re.compile(r"^(\d+)([smhd]?)$")
+_TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _ttl_seconds(text: str) -> int:
+    match = _TTL.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError("use a duration like 90s, 30m, 1h or 7d")
+    seconds = int(match.group(1)) * _TTL_UNITS[match.group(2)]
+    if not 1 <= seconds <= 30 * 86400:
+        raise argparse.ArgumentTypeError("between 1 second and 30 days")
+    return seconds
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="todochat",
+        description="todochat: TaskService and ChatService over gRPC, with a REST face.",
+        epilog="Configuration comes from environment variables; see README.md.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up",
+        help="run the whole system locally (migrations, services, gateway)",
+        description="Applies migrations, starts every service on the embedded default "
+        "(SQLite under ./var/ unless DATABASE_URL is set), waits until all are SERVING "
+        "and prints how to reach them. Ctrl-C stops everything.",
+    )
+    up.add_argument("--envoy", action="store_true", help="also start Envoy in front")
+
+    serve = commands.add_parser("serve", help="run one service in this process (for containers)")
+    serve.add_argument("service", choices=["tasks", "chat", "gateway"], help="which service")
+
+    commands.add_parser("migrate", help="apply database migrations of every service")
+
+    token = commands.add_parser("token", help="print a signed token for local use")
+    token.add_argument("--sub", required=True, help="the user id (token subject)")
+    token.add_argument("--ttl", type=_ttl_seconds, default=3600, help="lifetime, e.g. 1h (default)")
+    return parser
+
+
+def _run_serve(service: str, settings: Settings) -> None:
+    if service == "tasks":
+        from services.tasks import app as tasks_app
+
+        asyncio.run(tasks_app.serve(settings.tasks, settings.jwt))
+    elif service == "chat":
+        from services.chat import app as chat_app
+
+        asyncio.run(chat_app.serve(settings.chat, settings.jwt))
+    else:
+        from services.gateway import app as gateway_app
+
+        asyncio.run(gateway_app.serve(settings.gateway))
+
+
+async def _migrate(settings: Settings) -> None:
+    from services.tasks import app as tasks_app
+
+    await tasks_app.migrate(settings.tasks)
+    try:
+        from services.chat import app as chat_app
+    except ImportError:
+        return
+    await chat_app.migrate(settings.chat)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"todochat: {exc}", file=sys.stderr)
+        return 2
+    servicelog.configure(settings.log_level, settings.log_format)
+    try:
+        if args.command == "token":
+            from services.servicekit.auth import issue_token
+
+            print(issue_token(settings.jwt, args.sub, args.ttl))
+        elif args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            print("migrations applied", file=sys.stderr)
+        elif args.command == "serve":
+            _run_serve(args.service, settings)
+        elif args.command == "up":
+            from services import launcher
+
+            return asyncio.run(launcher.up(settings, with_envoy=args.envoy))
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, OSError) as exc:
+        print(f"todochat: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

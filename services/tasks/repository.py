@@ -1,0 +1,278 @@
+"""Queries over TaskService's tables. Every query takes the user id; nothing commits.
+
+Reads select columns (not ORM entities) and build domain values directly: cheaper,
+and no ORM object can escape the session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.tasks.domain import (
+    NewTask,
+    Priority,
+    SortField,
+    StatusFilter,
+    Task,
+    TaskChanges,
+    TaskPage,
+    TaskQuery,
+)
+from services.tasks.tables import RequestRow, TaskRow
+
+_COLUMNS = (
+    TaskRow.id,
+    TaskRow.user_id,
+    TaskRow.title,
+    TaskRow.description,
+    TaskRow.completed,
+    TaskRow.priority,
+    TaskRow.due_time,
+    TaskRow.tags,
+    TaskRow.created_at,
+    TaskRow.updated_at,
+    TaskRow.completed_at,
+)
+
+
+def _task(row: Any) -> Task:
+    return Task(
+        id=row.id,
+        user_id=row.user_id,
+        title=row.title,
+        description=row.description,
+        completed=bool(row.completed),
+        priority=Priority(row.priority),
+        due_time=row.due_time,
+        tags=tuple(json.loads(row.tags)),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        completed_at=row.completed_at,
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _encode_tags(tags: tuple[str, ...]) -> str:
+    return json.dumps(sorted(tags))
+
+
+async def insert_task(
+    session: AsyncSession, user_id: str, task_id: str, new: NewTask, now: datetime
+) -> Task:
+    values = {
+        "id": task_id,
+        "user_id": user_id,
+        "title": new.title,
+        "description": new.description,
+        "completed": False,
+        "priority": int(new.priority),
+        "due_time": new.due_time,
+        "tags": _encode_tags(new.tags),
+        "created_at": now,
+        "updated_at": now,
+        "completed_at": None,
+    }
+    await session.execute(insert(TaskRow).values(values))
+    return _task(_Values(values))
+
+
+class _Values:
+    """Attribute access over a dict, so inserted values build a Task like a row does."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+async def get_for_user(session: AsyncSession, user_id: str, task_id: str) -> Task | None:
+    result = await session.execute(
+        select(*_COLUMNS).where(TaskRow.user_id == user_id, TaskRow.id == task_id)
+    )
+    row = result.first()
+    return _task(row) if row is not None else None
+
+
+def _filtered(query: TaskQuery, user_id: str) -> Select[*tuple[Any, ...]]:
+    total = func.count().over().label("total")
+    stmt = select(*_COLUMNS, total).where(TaskRow.user_id == user_id)
+    if query.status is StatusFilter.PENDING:
+        stmt = stmt.where(TaskRow.completed.is_(False))
+    elif query.status is StatusFilter.COMPLETED:
+        stmt = stmt.where(TaskRow.completed.is_(True))
+    if query.search:
+        pattern = f"%{_escape_like(query.search.lower())}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(TaskRow.title).like(pattern, escape="\\"),
+                func.lower(func.coalesce(TaskRow.description, "")).like(pattern, escape="\\"),
+            )
+        )
+    if query.tag:
+        stmt = stmt.where(
+            TaskRow.tags.like(f"%{_escape_like(json.dumps(query.tag))}%", escape="\\")
+        )
+    return stmt
+
+
+def _order(query: TaskQuery) -> list[ColumnElement[Any]]:
+    column: SQLColumnExpression[Any] = {
+        SortField.CREATED_AT: TaskRow.created_at,
+        SortField.UPDATED_AT: TaskRow.updated_at,
+        SortField.DUE_TIME: TaskRow.due_time,
+        SortField.PRIORITY: TaskRow.priority,
+        SortField.TITLE: func.lower(TaskRow.title),
+    }[query.sort.field]
+    keys: list[ColumnElement[Any]] = []
+    if query.sort.field is SortField.DUE_TIME:
+        # Tasks without a due time go last in either direction, on every backend.
+        keys.append(TaskRow.due_time.is_(None).asc())
+    keys.append(column.desc() if query.sort.descending else column.asc())
+    keys.append(TaskRow.id.desc() if query.sort.descending else TaskRow.id.asc())
+    return keys
+
+
+async def list_for_user(session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
+    stmt = (
+        _filtered(query, user_id).order_by(*_order(query)).limit(query.limit).offset(query.offset)
+    )
+    rows = (await session.execute(stmt)).all()
+    if rows:
+        total = int(rows[0].total)
+    elif query.offset == 0:
+        total = 0
+    else:
+        # Past the end: the window count is unknown without a row; count once.
+        total = int(
+            (
+                await session.execute(
+                    select(func.count()).select_from(_filtered(query, user_id).subquery())
+                )
+            ).scalar_one()
+        )
+    tasks = tuple(_task(row) for row in rows)
+    end = query.offset + len(tasks)
+    return TaskPage(tasks=tasks, total=total, next_offset=end if end < total else None)
+
+
+async def update_for_user(
+    session: AsyncSession, user_id: str, task_id: str, changes: TaskChanges, now: datetime
+) -> Task | None:
+    values: dict[str, Any] = {"updated_at": now}
+    if "title" in changes.fields:
+        values["title"] = changes.title
+    if "description" in changes.fields:
+        values["description"] = changes.description
+    if "priority" in changes.fields:
+        values["priority"] = int(changes.priority or Priority.UNSPECIFIED)
+    if "due_time" in changes.fields:
+        values["due_time"] = changes.due_time
+    if "tags" in changes.fields:
+        values["tags"] = _encode_tags(changes.tags)
+    if "completed" in changes.fields:
+        values["completed"] = bool(changes.completed)
+        values["completed_at"] = _completed_at(bool(changes.completed), now)
+    stmt = (
+        update(TaskRow)
+        .where(TaskRow.user_id == user_id, TaskRow.id == task_id)
+        .values(values)
+        .returning(*_COLUMNS)
+    )
+    row = (await session.execute(stmt)).first()
+    return _task(row) if row is not None else None
+
+
+def _completed_at(completed: bool, now: datetime) -> Any:
+    # Keep the first completion time when a completed task is "completed" again.
+    if not completed:
+        return None
+    return func.coalesce(TaskRow.completed_at, now)
+
+
+async def set_completed(
+    session: AsyncSession, user_id: str, task_id: str, completed: bool | None, now: datetime
+) -> Task | None:
+    """Sets the state, or toggles it when `completed` is None, in one statement."""
+    values: dict[str, Any]
+    if completed is None:
+        # SET expressions read the old row, so this flips state and stamps or clears
+        # completed_at atomically, with no read-modify-write race.
+        values = {
+            "completed": ~TaskRow.completed,
+            "completed_at": case((TaskRow.completed.is_(True), None), else_=now),
+            "updated_at": now,
+        }
+    else:
+        values = {
+            "completed": completed,
+            "completed_at": _completed_at(completed, now),
+            "updated_at": now,
+        }
+    stmt = (
+        update(TaskRow)
+        .where(TaskRow.user_id == user_id, TaskRow.id == task_id)
+        .values(values)
+        .returning(*_COLUMNS)
+    )
+    row = (await session.execute(stmt)).first()
+    return _task(row) if row is not None else None
+
+
+async def delete_for_user(session: AsyncSession, user_id: str, task_id: str) -> bool:
+    result = await session.execute(
+        delete(TaskRow).where(TaskRow.user_id == user_id, TaskRow.id == task_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def find_request(
+    session: AsyncSession, user_id: str, request_id: str
+) -> tuple[str, str, str] | None:
+    """(method, fingerprint, result JSON) of an earlier request with this key."""
+    row = (
+        await session.execute(
+            select(RequestRow.method, RequestRow.fingerprint, RequestRow.result).where(
+                RequestRow.user_id == user_id, RequestRow.request_id == request_id
+            )
+        )
+    ).first()
+    return (row.method, row.fingerprint, row.result) if row is not None else None
+
+
+async def record_request(
+    session: AsyncSession,
+    user_id: str,
+    request_id: str,
+    method: str,
+    fingerprint: str,
+    result: str,
+    now: datetime,
+) -> None:
+    await session.execute(
+        insert(RequestRow).values(
+            user_id=user_id,
+            request_id=request_id,
+            method=method,
+            fingerprint=fingerprint,
+            result=result,
+            created_at=now,
+        )
+    )
