@@ -52,6 +52,69 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
+class ThrowawayPostgres:
+    """A private PostgreSQL cluster in a temp dir, on a free port, for tests."""
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="todochat-pg-"))
+        self.datadir = self.workdir / "data"
+        self.port = _free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres", "postgres")
+        subprocess.run(
+            _as_postgres(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(self.datadir),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        subprocess.run(
+            _as_postgres(
+                [
+                    _pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.datadir),
+                    "-l",
+                    str(self.workdir / "server.log"),
+                    "-w",
+                    "-o",
+                    f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            _as_postgres([_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"]),
+            capture_output=True,
+            check=False,
+        )
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A PostgreSQL server URL (asyncpg driver) whose user can create databases."""
@@ -60,55 +123,12 @@ def postgres_server_url() -> Iterator[str]:
         url = make_url(configured).set(drivername="postgresql+asyncpg")
         yield url.render_as_string(hide_password=False)
         return
-    workdir = Path(tempfile.mkdtemp(prefix="todochat-pg-"))
-    datadir = workdir / "data"
-    if os.geteuid() == 0:
-        shutil.chown(workdir, "postgres", "postgres")
-    port = _free_port()
-    subprocess.run(
-        _as_postgres(
-            [
-                _pg_bin("initdb"),
-                "-D",
-                str(datadir),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--no-sync",
-                "-E",
-                "UTF8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                _pg_bin("pg_ctl"),
-                "-D",
-                str(datadir),
-                "-l",
-                str(workdir / "server.log"),
-                "-w",
-                "-o",
-                f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
+    cluster = ThrowawayPostgres()
+    cluster.start()
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+        yield cluster.url
     finally:
-        subprocess.run(
-            _as_postgres([_pg_bin("pg_ctl"), "-D", str(datadir), "-m", "immediate", "stop"]),
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(workdir, ignore_errors=True)
+        cluster.remove()
 
 
 def _dsn(url: str) -> str:

@@ -77,8 +77,9 @@ def bearer_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> 
 class _JwksCache:
     """Keys from a JWKS URL, cached, and refreshed when an unknown `kid` shows up."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, refresh_floor_seconds: float) -> None:
         self._url = url
+        self._refresh_floor = refresh_floor_seconds
         self._keys: dict[str, Any] = {}
         self._fetched_at = 0.0
         self._lock = asyncio.Lock()
@@ -88,7 +89,7 @@ class _JwksCache:
         if not self._keys or now - self._fetched_at > _JWKS_TTL_SECONDS:
             await self._refresh()
         key = self._lookup(kid)
-        if key is None and time.monotonic() - self._fetched_at > _JWKS_MIN_REFRESH_SECONDS:
+        if key is None and time.monotonic() - self._fetched_at >= self._refresh_floor:
             # A rotated key: refresh once, but never let unknown kids hammer the issuer.
             await self._refresh()
             key = self._lookup(kid)
@@ -125,9 +126,13 @@ class _JwksCache:
 class TokenVerifier:
     """Verifies bearer tokens with the algorithms pinned in configuration."""
 
-    def __init__(self, settings: JwtSettings) -> None:
+    def __init__(
+        self, settings: JwtSettings, *, jwks_refresh_floor_seconds: float = _JWKS_MIN_REFRESH_SECONDS
+    ) -> None:
         self._settings = settings
-        self._jwks = _JwksCache(settings.jwks_url) if settings.jwks_url else None
+        self._jwks = (
+            _JwksCache(settings.jwks_url, jwks_refresh_floor_seconds) if settings.jwks_url else None
+        )
         self._static_key: Any = settings.public_key or settings.secret
 
     async def verify(self, token: str) -> Principal:
