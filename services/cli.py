@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import importlib.util
 import re
 import sys
 from collections.abc import Sequence
@@ -63,24 +65,21 @@ def _run_serve(service: str, settings: Settings) -> None:
 
         asyncio.run(tasks_app.serve(settings.tasks, settings.jwt))
     elif service == "chat":
-        from services.chat import app as chat_app
-
+        chat_app = importlib.import_module("services.chat.app")
         asyncio.run(chat_app.serve(settings.chat, settings.jwt))
     else:
-        from services.gateway import app as gateway_app
-
+        gateway_app = importlib.import_module("services.gateway.app")
         asyncio.run(gateway_app.serve(settings.gateway))
 
 
-async def _migrate(settings: Settings) -> None:
+async def migrate_all(settings: Settings) -> None:
+    """Applies every service's migrations (idempotent)."""
     from services.tasks import app as tasks_app
 
     await tasks_app.migrate(settings.tasks)
-    try:
-        from services.chat import app as chat_app
-    except ImportError:
-        return
-    await chat_app.migrate(settings.chat)
+    if importlib.util.find_spec("services.chat.app") is not None:
+        chat_app = importlib.import_module("services.chat.app")
+        await chat_app.migrate(settings.chat)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,21 +89,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"todochat: {exc}", file=sys.stderr)
         return 2
-    servicelog.configure(settings.log_level, settings.log_format)
+    # `up` talks to a person on a terminal; services log JSON for machines by default.
+    servicelog.configure(settings.log_level, "text" if args.command == "up" else settings.log_format)
     try:
         if args.command == "token":
             from services.servicekit.auth import issue_token
 
             print(issue_token(settings.jwt, args.sub, args.ttl))
         elif args.command == "migrate":
-            asyncio.run(_migrate(settings))
+            asyncio.run(migrate_all(settings))
             print("migrations applied", file=sys.stderr)
         elif args.command == "serve":
             _run_serve(args.service, settings)
         elif args.command == "up":
             from services import launcher
 
-            return asyncio.run(launcher.up(settings, with_envoy=args.envoy))
+            status: int = asyncio.run(launcher.up(settings, with_envoy=args.envoy))
+            return status
     except KeyboardInterrupt:
         return 130
     except (ValueError, OSError) as exc:

@@ -372,3 +372,13 @@ def load_or_create_dev_secret(var_dir: Path) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(secret + "\n")
     return secret
+
+
+def child_environment(
+    overrides: Mapping[str, str], *, defaults: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment for a child process: ours, plus `defaults` where unset, plus `overrides`."""
+    env = dict(defaults or {})
+    env.update(os.environ)
+    env.update(overrides)
+    return env
