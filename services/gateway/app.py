@@ -1,0 +1,95 @@
+"""The todochat gateway: generated routes + the transcoding runtime + channels to the services.
+
+`build(settings)` wires everything once (call it inside the event loop, which owns
+the gRPC channels); `serve(settings)` runs it on uvicorn until SIGTERM/SIGINT, then
+drains in-flight requests and closes the channels through the ASGI lifespan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from importlib import metadata
+from pathlib import Path
+
+import grpc
+import todochat
+import uvicorn
+from todochat.chat.v1 import chat_service_routes
+from todochat.tasks.v1 import tasks_service_routes
+
+from services.gateway.runtime.app import GatewayApp
+from services.gateway.runtime.options import Backend, GatewayOptions
+from services.servicekit.config import GatewaySettings
+
+_log = logging.getLogger("todochat.gateway")
+
+# Per-request balancing across the pods behind a headless Service (design: Scaling out).
+SERVICE_CONFIG = json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
+CHANNEL_OPTIONS: tuple[tuple[str, str | int], ...] = (
+    ("grpc.service_config", SERVICE_CONFIG),
+    ("grpc.keepalive_time_ms", 60_000),
+    ("grpc.keepalive_timeout_ms", 20_000),
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+)
+GRACE_SECONDS = 10
+
+
+def default_openapi_path() -> Path:
+    """gen/openapi/ sits beside gen/python/, where the `todochat` package lives."""
+    return Path(todochat.__file__).resolve().parents[2] / "openapi" / "todochat.openapi.json"
+
+
+def _version() -> str:
+    try:
+        return metadata.version("todochat")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def options_from(settings: GatewaySettings) -> GatewayOptions:
+    return GatewayOptions(
+        max_body_bytes=settings.max_body_bytes,
+        default_timeout_seconds=settings.default_timeout_seconds,
+        cors_origins=settings.cors_origins,
+        version=_version(),
+        openapi_path=default_openapi_path(),
+    )
+
+
+def build(settings: GatewaySettings, options: GatewayOptions | None = None) -> GatewayApp:
+    """The ASGI app, with one round_robin channel per distinct target."""
+    by_target: dict[str, list[str]] = {}
+    for target, services in (
+        (settings.tasks_target, tasks_service_routes.SERVICES),
+        (settings.chat_target, chat_service_routes.SERVICES),
+    ):
+        by_target.setdefault(target, []).extend(services)
+    backends = [
+        Backend(target, grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS), tuple(services))
+        for target, services in by_target.items()
+    ]
+    routes = [*tasks_service_routes.ROUTES, *chat_service_routes.ROUTES]
+    return GatewayApp(routes, backends, options or options_from(settings))
+
+
+async def serve(settings: GatewaySettings) -> None:
+    """Serves until SIGTERM/SIGINT (uvicorn's own handlers), then shuts down gracefully."""
+    app = build(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        access_log=False,  # the mux writes its own access line, without credentials
+        log_config=None,  # keep servicekit.logging's handlers
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    _log.info("gateway listening", extra={"address": f"{settings.host}:{settings.port}"})
+    try:
+        await server.serve()
+    finally:
+        await app.aclose()
+        _log.info("gateway stopped")
