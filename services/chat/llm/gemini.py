@@ -32,7 +32,7 @@ from services.chat.llm.base import (
     TurnInput,
     Usage,
 )
-from services.chat.llm.transcript import opening_transcript
+from services.chat.llm.transcript import NO_ANSWER_TEXT, opening_transcript
 from services.servicekit.errors import DomainError
 
 _log = logging.getLogger(__name__)
@@ -43,7 +43,6 @@ _RETRY_STATUS_CODES = [408, 500, 502, 503, 504]
 _RETRY_INFO_TYPE = "type.googleapis.com/google.rpc.RetryInfo"
 _ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 _BAD_KEY_REASONS = {"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED", "API_KEY_HTTP_REFERRER_BLOCKED"}
-NO_ANSWER_TEXT = "Sorry, I have no answer to that. Could you say it another way?"
 
 
 class GeminiProvider:

@@ -32,7 +32,7 @@ from services.chat.llm.base import (
     TurnInput,
     Usage,
 )
-from services.chat.llm.transcript import opening_transcript
+from services.chat.llm.transcript import NO_ANSWER_TEXT, opening_transcript
 from services.servicekit.errors import DomainError
 
 _log = logging.getLogger(__name__)
@@ -210,7 +210,10 @@ class OpenAISession:
                                 draft.name = fragment.function.name
                             if fragment.function.arguments:
                                 draft.arguments.append(fragment.function.arguments)
-        return self._accept("".join(texts), [drafts[i] for i in sorted(drafts)], usage)
+        step = self._accept("".join(texts), [drafts[i] for i in sorted(drafts)], usage)
+        if step.text and not texts:
+            await on_text(step.text)  # the no-answer fallback still reaches the stream
+        return step
 
     def _accept(
         self, text: str, drafts: list[_CallDraft], usage: CompletionUsage | None
@@ -237,6 +240,9 @@ class OpenAISession:
         elif text:
             self._messages.append({"role": "assistant", "content": text})
         self._pending = calls
+        if not calls and not text:
+            _log.warning("openai returned neither text nor tool calls")
+            text = NO_ANSWER_TEXT
         return ModelStep(text=text, tool_calls=tuple(calls), usage=_usage(usage))
 
     def add_tool_outcomes(self, outcomes: Sequence[ToolOutcome]) -> None:

@@ -12,6 +12,10 @@ from typing import Literal
 
 from services.chat.llm.base import TurnInput
 
+# Said when a model returns neither text nor tool calls (a safety block, an empty
+# candidate), so the user never gets a blank bubble.
+NO_ANSWER_TEXT = "Sorry, I have no answer to that. Could you say it another way?"
+
 
 @dataclass(frozen=True)
 class TranscriptLine:
