@@ -158,12 +158,13 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+def database_url(request: pytest.FixtureRequest) -> str:
     """Runs a test once on SQLite and once on PostgreSQL."""
-    if request.param == "sqlite":
-        yield request.getfixturevalue("sqlite_url")
-    else:
-        yield request.getfixturevalue("postgres_url")
+    # A sync fixture: pytest-asyncio can only start the async postgres_url from outside
+    # the running loop.
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
 
 
 @pytest.fixture

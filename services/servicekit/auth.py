@@ -127,7 +127,10 @@ class TokenVerifier:
     """Verifies bearer tokens with the algorithms pinned in configuration."""
 
     def __init__(
-        self, settings: JwtSettings, *, jwks_refresh_floor_seconds: float = _JWKS_MIN_REFRESH_SECONDS
+        self,
+        settings: JwtSettings,
+        *,
+        jwks_refresh_floor_seconds: float = _JWKS_MIN_REFRESH_SECONDS,
     ) -> None:
         self._settings = settings
         self._jwks = (

@@ -57,6 +57,10 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
+                # Above gRPC's 8 KiB default, so an oversized token reaches the
+                # verifier and gets a clear UNAUTHENTICATED instead of a transport error.
+                ("grpc.max_metadata_size", 32 * 1024),
+                ("grpc.absolute_max_metadata_size", 64 * 1024),
                 ("grpc.so_reuseport", 0),
                 ("grpc.keepalive_time_ms", 60_000),
                 ("grpc.keepalive_timeout_ms", 20_000),

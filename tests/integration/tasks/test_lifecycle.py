@@ -82,7 +82,9 @@ async def test_health_follows_the_database(
             codes = []
             for _ in range(3):
                 try:
-                    await stub.AddTask(pb.AddTaskRequest(title="after", request_id="once"), metadata=md, timeout=10)
+                    await stub.AddTask(
+                        pb.AddTaskRequest(title="after", request_id="once"), metadata=md, timeout=10
+                    )
                     break
                 except grpc.aio.AioRpcError as exc:
                     codes.append(exc.code())
@@ -142,7 +144,9 @@ async def test_sigterm_lets_the_slow_call_finish(
                     pb.UpdateTaskRequest(task_id=task.id, title="finished"), metadata=md, timeout=20
                 )
             )
-            watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=SERVICE))
+            watch = health_pb2_grpc.HealthStub(channel).Watch(
+                health_pb2.HealthCheckRequest(service=SERVICE)
+            )
             assert (await watch.read()).status == SERVING
             await asyncio.sleep(0.5)
             assert not slow.done()
