@@ -154,12 +154,20 @@ async def test_sigterm_lets_the_slow_call_finish(
             update = await asyncio.wait_for(watch.read(), 5)
             assert update.status == NOT_SERVING, "health reports NOT_SERVING first"
             assert not slow.done(), "the slow call is still in flight"
-            async with grpc.aio.insecure_channel(target) as fresh:
-                with pytest.raises(grpc.aio.AioRpcError) as refused:
-                    await tasks_service_pb2_grpc.TaskServiceStub(fresh).ListTasks(
-                        pb.ListTasksRequest(), metadata=md, timeout=2
-                    )
-                assert refused.value.code() is grpc.StatusCode.UNAVAILABLE, "new calls are refused"
+            # The listener closes right after health flips; from then on new calls fail.
+            refused = None
+            for _ in range(30):
+                async with grpc.aio.insecure_channel(target) as fresh:
+                    try:
+                        await tasks_service_pb2_grpc.TaskServiceStub(fresh).ListTasks(
+                            pb.ListTasksRequest(), metadata=md, timeout=2
+                        )
+                    except grpc.aio.AioRpcError as exc:
+                        refused = exc.code()
+                        break
+                await asyncio.sleep(0.1)
+            assert refused is grpc.StatusCode.UNAVAILABLE, "new calls are refused"
+            assert not slow.done(), "while the slow call is still in flight"
             await transaction.rollback()
             await blocker.close()
             response = await slow
