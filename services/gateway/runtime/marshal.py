@@ -127,10 +127,13 @@ class JsonMarshaler:
             message = getattr(message, name)
         return value
 
-    def decode(self, data: bytes, message: Message, body: str) -> None:
-        """Decodes a request body into `message` (`*`) or into one of its fields."""
+    def decode(self, data: bytes, message: Message, body: str) -> Any:
+        """Decodes a request body into `message` (`*`) or into one of its fields.
+
+        Returns the parsed JSON (None for an empty body) for the PATCH field-mask feature.
+        """
         if not data.strip():
-            return  # grpc-gateway treats an empty body as an empty message (io.EOF)
+            return None  # grpc-gateway treats an empty body as an empty message (io.EOF)
         try:
             value = json.loads(data)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -140,7 +143,12 @@ class JsonMarshaler:
                 value = {name: value}
         elif not isinstance(value, dict):
             raise invalid_argument("the request body must be a JSON object")
+        parsed = value
+        if body != "*":
+            for name in body.split("."):
+                parsed = parsed[name]
         self.parse_into(value, message)
+        return parsed
 
     def parse_into(self, value: Any, message: Message) -> None:
         try:

@@ -21,6 +21,7 @@ from google.rpc import code_pb2
 
 from services.gateway.runtime import errors
 from services.gateway.runtime.errors import GatewayError, invalid_argument
+from services.gateway.runtime.fieldmask import apply_patch_feature
 from services.gateway.runtime.marshal import JsonMarshaler
 from services.gateway.runtime.metadata import IncomingHeaders, outgoing_headers
 from services.gateway.runtime.options import GatewayOptions
@@ -216,7 +217,8 @@ class ServeMux:
         route = match.route
         request = route.request_type()
         if route.body:
-            self._marshaler.decode(body, request, route.body)
+            decoded = self._marshaler.decode(body, request, route.body)
+            apply_patch_feature(route, request, decoded)
         populate_path(request, match.bindings)
         if route.body != "*":
             excluded = [path for path, _ in match.bindings]

@@ -5,6 +5,9 @@ the path is split on raw `/` first, single-segment variables are fully
 percent-decoded, multi-segment ones keep `%2F`, so an encoded slash stays inside its
 variable instead of breaking routing. A malformed escape is a 400.
 
+A `*` (and so a `{var}`) needs a non-empty segment, so a trailing slash is another
+path (404), never an empty id; `**` may match nothing.
+
 Precedence: a literal segment beats `*`, which beats `**`, compared left to right, and
 a template with a verb beats one without. That is the order Envoy's trie tries
 (literal, then variable, then `**`); grpc-gateway's "last registered wins" is the
@@ -67,7 +70,10 @@ def match_template(template: PathTemplate, path: RequestPath) -> list[tuple[Fiel
         return None
     for index in range(fixed):
         segment = segments[index]
-        if segment != WILDCARD and segment != decoded[index]:
+        if segment == WILDCARD:
+            if not raw[index]:
+                return None  # an empty segment binds nothing: `/tasks/` is not `/tasks/{id}`
+        elif segment != decoded[index]:
             return None
     bindings: list[tuple[FieldPath, str]] = []
     for var in template.variables:
