@@ -90,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"todochat: {exc}", file=sys.stderr)
         return 2
     # `up` talks to a person on a terminal; services log JSON for machines by default.
-    servicelog.configure(settings.log_level, "text" if args.command == "up" else settings.log_format)
+    servicelog.configure(
+        settings.log_level, "text" if args.command == "up" else settings.log_format
+    )
     try:
         if args.command == "token":
             from services.servicekit.auth import issue_token
