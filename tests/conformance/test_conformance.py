@@ -15,11 +15,17 @@ import httpx
 import pytest
 from google.protobuf import json_format
 
-from tests.conformance import rows_request, rows_response, rows_routing
+from tests.conformance import rows_query, rows_request, rows_response, rows_routing, rows_streams
 from tests.conformance.table import ANY, NO_BODY, Row
 from tests.gateway_protos.backends import Recorder
 
-ROWS = [*rows_routing.ROWS, *rows_request.ROWS, *rows_response.ROWS]
+ROWS = [
+    *rows_routing.ROWS,
+    *rows_request.ROWS,
+    *rows_query.ROWS,
+    *rows_response.ROWS,
+    *rows_streams.ROWS,
+]
 
 
 def _as_dict(request: Any) -> Any:
