@@ -273,7 +273,8 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> dict[str, str]:
     options = Options.parse(request.parameter)
     pool = build_pool(request)
     wanted = set(request.file_to_generate)
-    comments = Comments([f for f in request.proto_file if f.name in wanted])
+    # Every file's comments: messages defined in imported files get described too.
+    comments = Comments(list(request.proto_file))
     builder = DocumentBuilder(comments)
     bindings = [b for name in sorted(wanted) for b in file_bindings(pool, name, options)]
     if not bindings:
