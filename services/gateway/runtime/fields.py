@@ -134,8 +134,8 @@ def scalar(field: descriptor.FieldDescriptor, text: str) -> Any:
 
 def parse_duration(text: str) -> tuple[int, int]:
     """Go `time.ParseDuration` syntax ("1.5s", "300ms", "1h2m") -> (seconds, nanos)."""
-    body = text.lstrip("+-")
     negative = text.startswith("-")
+    body = text[1:] if text[:1] in ("+", "-") else text
     if body == "0":
         return 0, 0
     total = 0
