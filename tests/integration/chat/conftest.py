@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 from todochat.chat.v1 import chat_service_pb2 as pb
 from todochat.chat.v1 import chat_service_pb2_grpc
 from todochat.tasks.v1 import tasks_service_pb2_grpc
@@ -102,3 +104,33 @@ async def chat_env(
 @pytest.fixture
 async def chat(chat_env: ChatEnv) -> RunningChat:
     return await chat_env.start_chat()
+
+
+@dataclass(frozen=True)
+class ErrorDetails:
+    reasons: list[str]
+    fields: list[str]
+    retry_seconds: int | None
+
+
+def error_details(error: grpc.aio.AioRpcError) -> ErrorDetails:
+    """The google.rpc details a failed call carried."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "a rich status was sent"
+    reasons: list[str] = []
+    fields: list[str] = []
+    retry: int | None = None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            reasons.append(info.reason)
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            fields += [v.field for v in bad.field_violations]
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info_retry = error_details_pb2.RetryInfo()
+            detail.Unpack(info_retry)
+            retry = info_retry.retry_delay.seconds
+    return ErrorDetails(reasons, fields, retry)
