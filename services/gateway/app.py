@@ -7,8 +7,12 @@ drains in-flight requests and closes the channels through the ASGI lifespan.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import signal
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -73,8 +77,34 @@ def build(settings: GatewaySettings, options: GatewayOptions | None = None) -> G
     return GatewayApp(routes, backends, options or options_from(settings))
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, with signal handling that ends `serve()` by returning.
+
+    uvicorn's own handlers re-raise the signal once it has shut down, which kills the
+    process before the caller's cleanup runs; these only ask the server to exit (a
+    second signal forces it).
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._exit_requested)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    def _exit_requested(self) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
+        _log.info("shutdown requested; draining")
+
+
 async def serve(settings: GatewaySettings) -> None:
-    """Serves until SIGTERM/SIGINT (uvicorn's own handlers), then shuts down gracefully."""
+    """Serves until SIGTERM/SIGINT, then drains in-flight requests and closes the channels."""
     app = build(settings)
     config = uvicorn.Config(
         app,
@@ -86,7 +116,7 @@ async def serve(settings: GatewaySettings) -> None:
         timeout_graceful_shutdown=GRACE_SECONDS,
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     _log.info("gateway listening", extra={"address": f"{settings.host}:{settings.port}"})
     try:
         await server.serve()

@@ -38,6 +38,7 @@ __all__ = [
     "DESCRIPTOR",
     "Endpoint",
     "Target",
+    "envoy_descriptor_set",
     "render",
     "render_kubernetes",
     "render_local",
@@ -47,7 +48,13 @@ __all__ = [
 
 def render_target(target: Target, *, descriptor_file: Path, header: str = "") -> str:
     """The bootstrap YAML for `target`, with services taken from `descriptor_file`."""
-    return yamltext.dump(build(descriptor.load(descriptor_file), target), header=header)
+    envoy_descriptor = descriptor.for_envoy(descriptor_file.read_bytes())
+    return yamltext.dump(build(envoy_descriptor, target), header=header)
+
+
+def envoy_descriptor_set(descriptor_file: Path = DESCRIPTOR) -> bytes:
+    """The descriptor set Envoy loads from K8S_DESCRIPTOR_PATH (see descriptor.for_envoy)."""
+    return descriptor.for_envoy(descriptor_file.read_bytes()).data
 
 
 def render(
@@ -62,7 +69,8 @@ def render(
     target = Target(
         listen=Endpoint("127.0.0.1", listen_port),
         admin=Endpoint("127.0.0.1", admin_port),
-        descriptor_path=str(descriptor_file.resolve()),
+        # Inline: a local run needs no second file, and the config is self-contained.
+        descriptor_path=None,
         upstreams={name: Endpoint("127.0.0.1", port) for name, port in upstreams.items()},
         cors_origins=tuple(cors_origins),
         health=_LOCAL_HEALTH,
