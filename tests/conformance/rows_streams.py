@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.api import httpbody_pb2
 
 from tests.conformance.rows_response import ECHO_ABC
 from tests.conformance.table import Row, differs
@@ -159,7 +160,20 @@ ROWS: list[Any] = [
         ),
         id="1.9-client-stream",
     ),
-    # §1.10 PATCH feature.
+    # §1.10 HttpBody and the PATCH feature.
+    pytest.param(
+        Row(
+            "1.10 HttpBody response: raw data, its content type",
+            "GET",
+            "/v1/downloads/report",
+            rpc="Download",
+            request={"name": "report"},
+            script=Script(reply=httpbody_pb2.HttpBody(content_type="text/csv", data=b"a,b\n")),
+            response_headers={"content-type": "text/csv"},
+            raw=b"a,b\n",
+        ),
+        id="1.10-httpbody-response",
+    ),
     pytest.param(
         Row(
             "1.10 PATCH fills an empty FieldMask from the body keys",

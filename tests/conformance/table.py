@@ -52,4 +52,5 @@ class Row:
     response_headers: Mapping[str, str | None] = field(default_factory=dict)
     metadata: Mapping[str, str | bytes | None] = field(default_factory=dict)
     ndjson: list[Any] | None = None
+    raw: bytes | None = None
     envoy: Envoy = SAME

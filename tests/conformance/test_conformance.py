@@ -53,7 +53,9 @@ async def test_gateway(row: Row, client: httpx.AsyncClient, recorder: Recorder) 
     response = await client.request(row.method, row.url, **kwargs)
 
     assert response.status_code == row.status, response.text
-    if row.ndjson is not None:
+    if row.raw is not None:
+        assert response.content == row.raw
+    elif row.ndjson is not None:
         assert [json.loads(line) for line in response.text.splitlines()] == row.ndjson
     elif row.body is not ANY:
         assert response.json() == row.body

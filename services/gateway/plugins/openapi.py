@@ -185,6 +185,12 @@ class DocumentBuilder:
                     "text/event-stream": {"schema": {"type": "string"}},
                 },
             }
+        elif binding.method.output_type.full_name == "google.api.HttpBody":
+            ok = {
+                "description": "Raw bytes, with the HttpBody's content type.",
+                "headers": request_id,
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
         else:
             ok = {
                 "description": "OK",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import grpc
+from google.api import httpbody_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2
 
@@ -241,6 +242,15 @@ class ServeMux:
             requests.append(request)
         return requests
 
+    def _payload(self, response: Message, response_body: str) -> tuple[bytes, bytes]:
+        """JSON, or the raw data of a google.api.HttpBody response (grpc-gateway §1.10)."""
+        body: Message = response
+        for name in filter(None, response_body.split(".")):
+            body = getattr(body, name)
+        if isinstance(body, httpbody_pb2.HttpBody):
+            return (body.content_type or "application/octet-stream").encode(), body.data
+        return b"application/json", self._marshaler.marshal(response, response_body)
+
     async def _invoke(
         self,
         scope: Mapping[str, Any],
@@ -283,9 +293,9 @@ class ServeMux:
             await send({"type": "http.response.start", "status": code, "headers": out})
             await send({"type": "http.response.body", "body": payload})
             return code, rich.code
-        payload = self._marshaler.marshal(response, route.response_body)
+        content_type, payload = self._payload(response, route.response_body)
         out = [
-            (b"content-type", b"application/json"),
+            (b"content-type", content_type),
             *base,
             *outgoing_headers(await call.initial_metadata()),
         ]

@@ -131,6 +131,8 @@ def test_response_body_and_streams(doc: dict[str, Any]) -> None:
     assert envelope["title"] == "Stream result of gwtest.v1.Probe"
     assert envelope["properties"]["error"] == {"$ref": "#/components/schemas/google.rpc.Status"}
     assert "text/event-stream" in watch
+    download = doc["paths"]["/v1/downloads/{name}"]["get"]["responses"]["200"]["content"]
+    assert download == {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 
 def test_builtins_documented_and_refs_resolve(doc: dict[str, Any]) -> None:
