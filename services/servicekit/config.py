@@ -56,6 +56,8 @@ class ServerSettings:
     port: int
     grace_seconds: float = 10.0
     max_message_bytes: int = 4 * 1024 * 1024
+    # Prometheus /metrics on its own port; None turns it off.
+    metrics_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class GatewaySettings:
     cors_origins: tuple[str, ...]
     max_body_bytes: int = 1024 * 1024
     default_timeout_seconds: float = 60.0
+    metrics_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -182,15 +185,19 @@ class _Reader:
         tasks_port = self.port("TASKS_PORT", 50052)
         chat_port = self.port("CHAT_PORT", 50051)
         gateway_port = self.port("GATEWAY_PORT", 8080)
+        metrics = self.boolean("METRICS_ENABLED", True)
+        tasks_metrics = self.port("TASKS_METRICS_PORT", 9464) if metrics else None
+        chat_metrics = self.port("CHAT_METRICS_PORT", 9465) if metrics else None
+        gateway_metrics = self.port("GATEWAY_METRICS_PORT", 9466) if metrics else None
         tasks_target = self.text("TASKS_TARGET", f"127.0.0.1:{tasks_port}") or ""
         chat_target = self.text("CHAT_TARGET", f"127.0.0.1:{chat_port}") or ""
 
         tasks = TasksSettings(
-            server=ServerSettings(host, tasks_port, grace, max_msg),
+            server=ServerSettings(host, tasks_port, grace, max_msg, tasks_metrics),
             database_url=self._database_url(tasks_db, var_dir / "tasks.db", "TASKS_DATABASE_URL"),
         )
         chat = ChatSettings(
-            server=ServerSettings(host, chat_port, grace, max_msg),
+            server=ServerSettings(host, chat_port, grace, max_msg, chat_metrics),
             database_url=self._database_url(chat_db, var_dir / "chat.db", "CHAT_DATABASE_URL"),
             tasks_target=tasks_target,
             llm=self._llm(),
@@ -217,6 +224,7 @@ class _Reader:
             default_timeout_seconds=self.number(
                 "GATEWAY_TIMEOUT_SECONDS", 60.0, low=0.1, high=3600.0
             ),
+            metrics_port=gateway_metrics,
         )
         log_level = (self.text("LOG_LEVEL", "INFO") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -227,7 +235,6 @@ class _Reader:
             self.problems.append(f"LOG_FORMAT={log_format!r} must be json or text")
             log_format = "json"
         jwt = self._jwt(var_dir)
-        metrics = self.boolean("METRICS_ENABLED", True)
         if self.problems:
             raise ConfigError(self.problems)
         return Settings(

@@ -21,7 +21,8 @@ from grpc_reflection.v1alpha import reflection
 
 from services.servicekit.auth import TokenVerifier
 from services.servicekit.config import ServerSettings
-from services.servicekit.rpc import CallInterceptor, CallObserver
+from services.servicekit.metrics import Metrics, MetricsServer
+from services.servicekit.rpc import CallInterceptor
 
 _log = logging.getLogger("todochat.server")
 
@@ -44,7 +45,7 @@ class GrpcServer:
         verifier: TokenVerifier,
         bindings: Sequence[ServiceBinding],
         readiness: ReadinessProbe,
-        observer: CallObserver | None = None,
+        metrics: Metrics | None = None,
         health_interval_seconds: float = 2.0,
     ) -> None:
         self._settings = settings
@@ -53,7 +54,9 @@ class GrpcServer:
         self._interval = health_interval_seconds
         self._health = health.aio.HealthServicer()
         self._server = aio.server(
-            interceptors=[CallInterceptor(verifier, observer=observer)],
+            interceptors=[
+                CallInterceptor(verifier, observer=metrics.observe_rpc if metrics else None)
+            ],
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),
                 ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -68,10 +71,16 @@ class GrpcServer:
                 ("grpc.keepalive_permit_without_calls", 1),
             ],
         )
+        self._metrics = metrics
+        self._metrics_server: MetricsServer | None = None
         self._monitor: asyncio.Task[None] | None = None
         self._serving: bool | None = None
         self._stopping = False
         self.port = 0
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self._metrics_server.port if self._metrics_server is not None else None
 
     @property
     def service_names(self) -> list[str]:
@@ -95,6 +104,10 @@ class GrpcServer:
             raise OSError(f"cannot listen on {address}")
         await self._set_health(await self._readiness())
         await self._server.start()
+        if self._metrics is not None and self._settings.metrics_port is not None:
+            self._metrics_server = self._metrics.serve(
+                self._settings.host, self._settings.metrics_port
+            )
         self._monitor = asyncio.create_task(self._watch_readiness(), name="health-monitor")
         _log.info(
             "grpc server listening",
@@ -133,6 +146,8 @@ class GrpcServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
         await self._server.stop(self._settings.grace_seconds if grace is None else grace)
+        if self._metrics_server is not None:
+            await asyncio.to_thread(self._metrics_server.stop)
         _log.info("grpc server stopped")
 
     async def wait(self) -> None:

@@ -13,6 +13,7 @@ from todochat.tasks.v1 import tasks_service_pb2, tasks_service_pb2_grpc
 from services.servicekit import database, migrations
 from services.servicekit.auth import TokenVerifier
 from services.servicekit.config import JwtSettings, TasksSettings
+from services.servicekit.metrics import Metrics
 from services.servicekit.server import GrpcServer, ServiceBinding, run_until_signalled
 from services.tasks.handlers import TaskServicer
 from services.tasks.usecases import TaskDeps
@@ -28,6 +29,7 @@ _log = logging.getLogger("todochat.tasks")
 class TasksApp:
     server: GrpcServer
     engine: AsyncEngine
+    metrics: Metrics
 
     async def start(self) -> int:
         return await self.server.start()
@@ -37,8 +39,10 @@ class TasksApp:
         await self.engine.dispose()
 
 
-def build(settings: TasksSettings, jwt: JwtSettings) -> TasksApp:
+def build(settings: TasksSettings, jwt: JwtSettings, *, metrics: Metrics | None = None) -> TasksApp:
     engine = database.create_engine(settings.database_url)
+    metrics = metrics or Metrics("tasks")
+    metrics.watch_engine("tasks", engine)
     deps = TaskDeps(
         sessions=database.create_session_factory(engine),
         read_sessions=database.create_session_factory(
@@ -58,8 +62,9 @@ def build(settings: TasksSettings, jwt: JwtSettings) -> TasksApp:
         verifier=TokenVerifier(jwt),
         bindings=[ServiceBinding(SERVICE_NAME, register)],
         readiness=ready,
+        metrics=metrics,
     )
-    return TasksApp(server=server, engine=engine)
+    return TasksApp(server=server, engine=engine, metrics=metrics)
 
 
 async def migrate(settings: TasksSettings) -> None:

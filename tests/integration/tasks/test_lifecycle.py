@@ -105,6 +105,7 @@ async def test_sigterm_lets_the_slow_call_finish(
         "TASKS_PORT": str(port),
         "JWT_SECRET": TEST_JWT_SECRET,
         "SHUTDOWN_GRACE_SECONDS": "10",
+        "TASKS_METRICS_PORT": "0",
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "DEBUG",
     }
