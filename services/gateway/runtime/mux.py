@@ -135,13 +135,21 @@ class ServeMux:
     def routes(self) -> list[Route]:
         return list(self._routes)
 
-    async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
+    async def __call__(self, scope: Mapping[str, Any], receive: Receive, raw_send: Send) -> None:
+        began = time.perf_counter()
         headers = IncomingHeaders(scope["headers"], scope.get("client"))
         base = [(b"x-request-id", headers.request_id.encode())]
         route: Route | None = None
         status = 500
         grpc_code: int | None = None
+        started = False
+
+        async def tracked(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await raw_send(message)
+
+        send = tracked
         try:
             match, form_query = await self._route(scope, receive, headers)
             route = match.route
@@ -154,8 +162,9 @@ class ServeMux:
             status, grpc_code = await self._fail(send, exc, headers, base)
         except Exception:
             _log.exception("gateway failure", extra={"path": scope["path"]})
-            internal = GatewayError(code_pb2.INTERNAL, "internal error")
-            status, grpc_code = await self._fail(send, internal, headers, base)
+            if not started:  # once the status line is out, nothing more can be said
+                internal = GatewayError(code_pb2.INTERNAL, "internal error")
+                status, grpc_code = await self._fail(send, internal, headers, base)
         _log.info(
             "http request",
             extra={
@@ -164,7 +173,7 @@ class ServeMux:
                 "rpc": route.grpc_path if route else None,
                 "status": status,
                 "grpc_code": grpc_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "duration_ms": round((time.perf_counter() - began) * 1000, 2),
                 "request_id": headers.request_id,
             },
         )
