@@ -114,10 +114,10 @@ def error(
     details: Sequence[Mapping[str, Any]] = (),
     headers: Mapping[str, str] | None = None,
 ) -> JsonReply:
-    body = {"error": {"code": code, "message": message, "status": status}}
+    inner: dict[str, Any] = {"code": code, "message": message, "status": status}
     if details:
-        body["error"]["details"] = [dict(d) for d in details]  # type: ignore[index]
-    return JsonReply(body, status=code, headers=dict(headers or {}))
+        inner["details"] = [dict(d) for d in details]
+    return JsonReply({"error": inner}, status=code, headers=dict(headers or {}))
 
 
 def error_event(code: int, status: str, message: str) -> dict[str, Any]:

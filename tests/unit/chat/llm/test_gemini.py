@@ -1,66 +1,27 @@
-"""GeminiProvider through the real google-genai SDK against a local fake Gemini API."""
+"""GeminiProvider through the real google-genai SDK against a local fake Gemini API:
+what it sends (prompt, tools, history, results, thought signatures) and what it returns."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from services.chat.agent.tools import task_tools
-from services.chat.llm.base import HistoryMessage, ModelStep, ToolOutcome, TurnInput, Usage
+from services.chat.llm.base import ModelStep, ToolOutcome, Usage
 from services.chat.llm.gemini import GeminiProvider
-from services.servicekit.errors import (
-    DeadlineExceeded,
-    DomainError,
-    FailedPrecondition,
-    ResourceExhausted,
-    Unavailable,
-)
 from tests.fakes.gemini_server import (
     Call,
     GeminiFake,
-    StallReply,
     calls_turn,
     error,
-    error_event,
     stream,
     text_chunk,
     text_turn,
     usage,
 )
+from tests.unit.chat.llm.providers import GEMINI_KEY, GEMINI_MODEL, SYSTEM, turn
 
-KEY = "gm-test-key-0123456789"
-MODEL = "gemini-test-flash"
-SYSTEM = "You are TodoBot. Today is Monday."
 SIG_1 = "c2lnbmF0dXJlLW9uZQ=="
 SIG_2 = "c2lnbmF0dXJlLXR3bw=="
-
-
-def _turn(*messages: tuple[str, str], context: str | None = None) -> TurnInput:
-    history = [HistoryMessage(role, text) for role, text in messages]  # type: ignore[arg-type]
-    return TurnInput(system_prompt=SYSTEM, history=history, tools=task_tools(), context=context)
-
-
-def _provider(origin: str, **overrides: Any) -> GeminiProvider:
-    options: dict[str, Any] = {
-        "api_key": KEY,
-        "model": MODEL,
-        "base_url": origin,
-        "timeout_seconds": 2.0,
-        "retry_initial_delay": 0.01,
-        "retry_max_delay": 0.02,
-    }
-    options.update(overrides)
-    return GeminiProvider(**options)
-
-
-@pytest.fixture
-async def provider(gemini_server: GeminiFake) -> AsyncIterator[GeminiProvider]:
-    built = _provider(gemini_server.origin)
-    yield built
-    await built.aclose()
 
 
 def _ok(step: ModelStep, result: Any) -> list[ToolOutcome]:
@@ -68,14 +29,14 @@ def _ok(step: ModelStep, result: Any) -> list[ToolOutcome]:
 
 
 async def test_single_call_then_text_sends_prompt_tools_history_and_signature(
-    gemini_server: GeminiFake, provider: GeminiProvider
+    gemini_server: GeminiFake, gemini: GeminiProvider
 ) -> None:
     gemini_server.reply(
         calls_turn(Call("add_task", {"title": "Buy milk"}, id="fc-1", signature=SIG_1)),
         text_turn('Added "Buy milk".', meta=usage(prompt=60, candidates=5)),
     )
-    session = provider.open_session(
-        _turn(("user", "hi"), ("assistant", "Hello! What can I do?"), ("user", "add buy milk"))
+    session = gemini.open_session(
+        turn(("user", "hi"), ("assistant", "Hello! What can I do?"), ("user", "add buy milk"))
     )
 
     first = await session.next_step(timeout_seconds=1.5)
@@ -93,10 +54,10 @@ async def test_single_call_then_text_sends_prompt_tools_history_and_signature(
     one, two = gemini_server.requests
     assert GeminiFake.route(one) == {
         "version": "v1beta",
-        "model": MODEL,
+        "model": GEMINI_MODEL,
         "method": "generateContent",
     }
-    assert one.headers["x-goog-api-key"] == KEY
+    assert one.headers["x-goog-api-key"] == GEMINI_KEY
     assert one.headers["x-server-timeout"] == "2"  # ceil(1.5 s): the per-call timeout
     assert one.body["systemInstruction"]["parts"] == [{"text": SYSTEM}]
     declared = one.body["tools"][0]["functionDeclarations"]
@@ -139,7 +100,7 @@ async def test_single_call_then_text_sends_prompt_tools_history_and_signature(
 
 
 async def test_parallel_calls_answered_in_call_order_with_errors_and_no_invented_ids(
-    gemini_server: GeminiFake, provider: GeminiProvider
+    gemini_server: GeminiFake, gemini: GeminiProvider
 ) -> None:
     gemini_server.reply(
         calls_turn(
@@ -148,7 +109,7 @@ async def test_parallel_calls_answered_in_call_order_with_errors_and_no_invented
         ),
         text_turn("Done."),
     )
-    session = provider.open_session(_turn(("user", "finish t-1 and drop t-9")))
+    session = gemini.open_session(turn(("user", "finish t-1 and drop t-9")))
 
     step = await session.next_step(timeout_seconds=1)
     done, gone = step.tool_calls
@@ -178,14 +139,14 @@ async def test_parallel_calls_answered_in_call_order_with_errors_and_no_invented
 
 
 async def test_multi_step_turn_keeps_whole_history_in_order(
-    gemini_server: GeminiFake, provider: GeminiProvider
+    gemini_server: GeminiFake, gemini: GeminiProvider
 ) -> None:
     gemini_server.reply(
         calls_turn(Call("list_tasks", {"search": "milk"}, id="a", signature=SIG_1)),
         calls_turn(Call("complete_task", {"task_id": "t-7"}, id="b", signature=SIG_2)),
         text_turn('Marked "Buy milk" as done.'),
     )
-    session = provider.open_session(_turn(("user", "done with milk")))
+    session = gemini.open_session(turn(("user", "done with milk")))
 
     listed = await session.next_step(timeout_seconds=1)
     session.add_tool_outcomes(_ok(listed, {"tasks": [{"id": "t-7", "title": "Buy milk"}]}))
@@ -208,7 +169,7 @@ async def test_multi_step_turn_keeps_whole_history_in_order(
 
 
 async def test_streaming_forwards_text_and_rebuilds_the_call_turn_with_its_signature(
-    gemini_server: GeminiFake, provider: GeminiProvider
+    gemini_server: GeminiFake, gemini: GeminiProvider
 ) -> None:
     gemini_server.reply(
         stream(
@@ -228,7 +189,7 @@ async def test_streaming_forwards_text_and_rebuilds_the_call_turn_with_its_signa
     async def sink(text: str) -> None:
         deltas.append(text)
 
-    session = provider.open_session(_turn(("user", "add call mom and pay rent")))
+    session = gemini.open_session(turn(("user", "add call mom and pay rent")))
     first = await session.next_step(timeout_seconds=1, on_text=sink)
     session.add_tool_outcomes(_ok(first, {"task": {"id": "t"}}))
     second = await session.next_step(timeout_seconds=1, on_text=sink)
@@ -253,10 +214,10 @@ async def test_streaming_forwards_text_and_rebuilds_the_call_turn_with_its_signa
 
 
 async def test_selected_context_rides_in_the_user_message_not_the_system_prompt(
-    gemini_server: GeminiFake, provider: GeminiProvider
+    gemini_server: GeminiFake, gemini: GeminiProvider
 ) -> None:
     gemini_server.reply(text_turn("Sure."))
-    session = provider.open_session(_turn(("user", "add this"), context="Renew passport"))
+    session = gemini.open_session(turn(("user", "add this"), context="Renew passport"))
 
     await session.next_step(timeout_seconds=1)
 
@@ -268,217 +229,11 @@ async def test_selected_context_rides_in_the_user_message_not_the_system_prompt(
 
 
 async def test_server_errors_are_retried_within_the_budget(
-    gemini_server: GeminiFake, provider: GeminiProvider
+    gemini_server: GeminiFake, gemini: GeminiProvider
 ) -> None:
     gemini_server.reply(error(503, "UNAVAILABLE", "overloaded"), text_turn("ok"))
 
-    step = await provider.open_session(_turn(("user", "hi"))).next_step(timeout_seconds=1)
+    step = await gemini.open_session(turn(("user", "hi"))).next_step(timeout_seconds=1)
 
     assert step.text == "ok"
     assert len(gemini_server.requests) == 2
-
-
-RETRY_INFO = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}
-BAD_KEY = {
-    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-    "reason": "API_KEY_INVALID",
-    "domain": "googleapis.com",
-}
-
-
-@pytest.mark.parametrize(
-    ("replies", "expected", "reason", "requests", "retry_after"),
-    [
-        pytest.param(
-            [error(429, "RESOURCE_EXHAUSTED", "quota", details=[RETRY_INFO])],
-            ResourceExhausted,
-            "LLM_QUOTA_EXHAUSTED",
-            1,
-            37.0,
-            id="429-retryinfo-not-retried",
-        ),
-        pytest.param(
-            [error(429, "RESOURCE_EXHAUSTED", "quota", headers={"Retry-After": "12"})],
-            ResourceExhausted,
-            "LLM_QUOTA_EXHAUSTED",
-            1,
-            12.0,
-            id="429-retry-after-header",
-        ),
-        pytest.param(
-            [error(429, "RESOURCE_EXHAUSTED", "quota")],
-            ResourceExhausted,
-            "LLM_QUOTA_EXHAUSTED",
-            1,
-            10.0,
-            id="429-default-delay",
-        ),
-        pytest.param(
-            [error(503, "UNAVAILABLE", "overloaded")] * 2,
-            Unavailable,
-            "LLM_UNAVAILABLE",
-            2,
-            None,
-            id="503-after-retry",
-        ),
-        pytest.param(
-            [error(500, "INTERNAL", "oops")] * 2,
-            Unavailable,
-            "LLM_UNAVAILABLE",
-            2,
-            None,
-            id="500",
-        ),
-        pytest.param(
-            [error(400, "INVALID_ARGUMENT", "API key not valid.", details=[BAD_KEY])],
-            FailedPrecondition,
-            "LLM_MISCONFIGURED",
-            1,
-            None,
-            id="bad-key",
-        ),
-        pytest.param(
-            [error(403, "PERMISSION_DENIED", "Permission denied")],
-            FailedPrecondition,
-            "LLM_MISCONFIGURED",
-            1,
-            None,
-            id="forbidden",
-        ),
-        pytest.param(
-            [error(404, "NOT_FOUND", "models/gemini-test-flash is not found")],
-            FailedPrecondition,
-            "LLM_MISCONFIGURED",
-            1,
-            None,
-            id="unknown-model",
-        ),
-        pytest.param(
-            [error(400, "INVALID_ARGUMENT", "Function call is missing a thought_signature")],
-            FailedPrecondition,
-            "LLM_MISCONFIGURED",
-            1,
-            None,
-            id="other-400",
-        ),
-    ],
-)
-async def test_http_errors_map_to_domain_errors(
-    gemini_server: GeminiFake,
-    provider: GeminiProvider,
-    replies: list[Any],
-    expected: type[DomainError],
-    reason: str,
-    requests: int,
-    retry_after: float | None,
-) -> None:
-    gemini_server.reply(*replies)
-
-    with pytest.raises(expected) as caught:
-        await provider.open_session(_turn(("user", "hi"))).next_step(timeout_seconds=1)
-
-    assert caught.value.reason == reason
-    assert getattr(caught.value, "retry_after_seconds", None) == retry_after
-    assert len(gemini_server.requests) == requests
-    assert KEY not in str(caught.value)
-    assert caught.value.metadata == {"provider": "gemini"}
-
-
-async def test_bad_key_message_tells_the_operator_what_to_fix(
-    gemini_server: GeminiFake, provider: GeminiProvider
-) -> None:
-    gemini_server.reply(error(400, "INVALID_ARGUMENT", "API key not valid.", details=[BAD_KEY]))
-
-    with pytest.raises(FailedPrecondition, match="GEMINI_API_KEY"):
-        await provider.open_session(_turn(("user", "hi"))).next_step(timeout_seconds=1)
-
-
-@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
-async def test_a_model_slower_than_the_timeout_is_deadline_exceeded_fast(
-    gemini_server: GeminiFake, streaming: bool
-) -> None:
-    gemini_server.reply(StallReply(5.0), StallReply(5.0))
-    provider = _provider(gemini_server.origin, retry_attempts=1)
-
-    async def sink(text: str) -> None:
-        pass
-
-    started = time.monotonic()
-    try:
-        with pytest.raises(DeadlineExceeded) as caught:
-            await provider.open_session(_turn(("user", "hi"))).next_step(
-                timeout_seconds=0.2, on_text=sink if streaming else None
-            )
-    finally:
-        await provider.aclose()
-
-    assert time.monotonic() - started < 0.8
-    assert caught.value.reason == "LLM_TIMEOUT"
-
-
-async def test_a_closed_port_is_unavailable_fast(closed_port_origin: str) -> None:
-    provider = _provider(closed_port_origin)
-    started = time.monotonic()
-    try:
-        with pytest.raises(Unavailable) as caught:
-            await provider.open_session(_turn(("user", "hi"))).next_step(timeout_seconds=1)
-    finally:
-        await provider.aclose()
-
-    assert time.monotonic() - started < 0.5
-    assert caught.value.reason == "LLM_UNAVAILABLE"
-
-
-@pytest.mark.parametrize(
-    ("event", "expected"),
-    [
-        pytest.param(error_event(503, "UNAVAILABLE", "backend died"), Unavailable, id="503-event"),
-        pytest.param(
-            error_event(429, "RESOURCE_EXHAUSTED", "quota"), ResourceExhausted, id="429-event"
-        ),
-        pytest.param(error_event(500, "INTERNAL", "oops"), Unavailable, id="500-event"),
-    ],
-)
-async def test_an_error_event_mid_stream_maps_by_its_code(
-    gemini_server: GeminiFake,
-    provider: GeminiProvider,
-    event: dict[str, Any],
-    expected: type[DomainError],
-) -> None:
-    gemini_server.reply(stream(text_chunk("Working on "), event))
-    deltas: list[str] = []
-
-    async def sink(text: str) -> None:
-        deltas.append(text)
-
-    with pytest.raises(expected):
-        await provider.open_session(_turn(("user", "hi"))).next_step(
-            timeout_seconds=1, on_text=sink
-        )
-
-    assert deltas == ["Working on "]
-
-
-async def test_a_stream_cut_off_mid_way_is_unavailable(
-    gemini_server: GeminiFake, provider: GeminiProvider
-) -> None:
-    gemini_server.reply(stream(text_chunk("Working on "), drop_at_end=True))
-
-    async def sink(text: str) -> None:
-        pass
-
-    with pytest.raises(Unavailable):
-        await provider.open_session(_turn(("user", "hi"))).next_step(
-            timeout_seconds=1, on_text=sink
-        )
-
-
-async def test_an_empty_answer_becomes_a_polite_fallback_not_silence(
-    gemini_server: GeminiFake, provider: GeminiProvider
-) -> None:
-    gemini_server.reply({"candidates": [], "promptFeedback": {"blockReason": "SAFETY"}})
-
-    step = await provider.open_session(_turn(("user", "hi"))).next_step(timeout_seconds=1)
-
-    assert step.tool_calls == ()
-    assert step.text.startswith("Sorry")
