@@ -58,6 +58,8 @@ class ServerSettings:
     max_message_bytes: int = 4 * 1024 * 1024
     # Prometheus /metrics on its own port; None turns it off.
     metrics_port: int | None = None
+    # OTLP/HTTP collector base URL; None leaves tracing off.
+    otlp_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class GatewaySettings:
     max_body_bytes: int = 1024 * 1024
     default_timeout_seconds: float = 60.0
     metrics_port: int | None = None
+    otlp_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -189,15 +192,19 @@ class _Reader:
         tasks_metrics = self.port("TASKS_METRICS_PORT", 9464) if metrics else None
         chat_metrics = self.port("CHAT_METRICS_PORT", 9465) if metrics else None
         gateway_metrics = self.port("GATEWAY_METRICS_PORT", 9466) if metrics else None
+        otlp = self.text("OTEL_EXPORTER_OTLP_ENDPOINT")
+        if otlp is not None and not otlp.startswith(("http://", "https://")):
+            self.problems.append("OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL")
+            otlp = None
         tasks_target = self.text("TASKS_TARGET", f"127.0.0.1:{tasks_port}") or ""
         chat_target = self.text("CHAT_TARGET", f"127.0.0.1:{chat_port}") or ""
 
         tasks = TasksSettings(
-            server=ServerSettings(host, tasks_port, grace, max_msg, tasks_metrics),
+            server=ServerSettings(host, tasks_port, grace, max_msg, tasks_metrics, otlp),
             database_url=self._database_url(tasks_db, var_dir / "tasks.db", "TASKS_DATABASE_URL"),
         )
         chat = ChatSettings(
-            server=ServerSettings(host, chat_port, grace, max_msg, chat_metrics),
+            server=ServerSettings(host, chat_port, grace, max_msg, chat_metrics, otlp),
             database_url=self._database_url(chat_db, var_dir / "chat.db", "CHAT_DATABASE_URL"),
             tasks_target=tasks_target,
             llm=self._llm(),
@@ -225,6 +232,7 @@ class _Reader:
                 "GATEWAY_TIMEOUT_SECONDS", 60.0, low=0.1, high=3600.0
             ),
             metrics_port=gateway_metrics,
+            otlp_endpoint=otlp,
         )
         log_level = (self.text("LOG_LEVEL", "INFO") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:

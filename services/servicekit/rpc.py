@@ -7,6 +7,7 @@ pick a status code.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -15,6 +16,7 @@ from typing import Any, cast
 
 import grpc
 from grpc import aio
+from opentelemetry.trace import Span
 
 from services.servicekit import errors, status
 from services.servicekit.auth import (
@@ -24,6 +26,7 @@ from services.servicekit.auth import (
     set_principal,
 )
 from services.servicekit.logging import bind_request_id
+from services.servicekit.tracing import Tracing
 
 _log = logging.getLogger("todochat.rpc")
 
@@ -49,9 +52,16 @@ def _request_id(metadata: Iterable[tuple[str, Any]] | None) -> str:
 class CallInterceptor(aio.ServerInterceptor):
     """Authenticates each call, maps domain errors to statuses, and logs the outcome."""
 
-    def __init__(self, verifier: TokenVerifier, *, observer: CallObserver | None = None) -> None:
+    def __init__(
+        self,
+        verifier: TokenVerifier,
+        *,
+        observer: CallObserver | None = None,
+        tracing: Tracing | None = None,
+    ) -> None:
         self._verifier = verifier
         self._observer = observer
+        self._tracing = tracing or Tracing.disabled()
 
     async def intercept_service(
         self,
@@ -102,6 +112,11 @@ class CallInterceptor(aio.ServerInterceptor):
         self, method: str, behaviour: Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
     ) -> Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]:
         async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+            parent = self._tracing.extract(context.invocation_metadata())
+            with self._tracing.server_span(method, parent) as span:
+                return await call(request, context, span)
+
+        async def call(request: Any, context: aio.ServicerContext[Any, Any], span: Span) -> Any:
             started = time.perf_counter()
             code = "OK"
             principal_token = None
@@ -114,12 +129,16 @@ class CallInterceptor(aio.ServerInterceptor):
             except aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"  # the client went away or its deadline passed
+                raise
             except Exception as exc:
                 code, unexpected = _unexpected_status(method, exc)
                 await context.abort_with_status(unexpected)
             finally:
                 if principal_token is not None:
                     reset_principal(principal_token)
+                Tracing.finish(span, code)
                 self._finish(method, code, started)
 
         return unary
@@ -131,6 +150,14 @@ class CallInterceptor(aio.ServerInterceptor):
     ) -> Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]:
         async def stream(
             request: Any, context: aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            parent = self._tracing.extract(context.invocation_metadata())
+            with self._tracing.server_span(method, parent) as span:
+                async for item in produce(request, context, span):
+                    yield item
+
+        async def produce(
+            request: Any, context: aio.ServicerContext[Any, Any], span: Span
         ) -> AsyncIterator[Any]:
             started = time.perf_counter()
             code = "OK"
@@ -145,12 +172,16 @@ class CallInterceptor(aio.ServerInterceptor):
             except aio.AbortError:
                 code = context.code().name if context.code() else "UNKNOWN"
                 raise
+            except asyncio.CancelledError:
+                code = "CANCELLED"  # the client went away or its deadline passed
+                raise
             except Exception as exc:
                 code, unexpected = _unexpected_status(method, exc)
                 await context.abort_with_status(unexpected)
             finally:
                 if principal_token is not None:
                     reset_principal(principal_token)
+                Tracing.finish(span, code)
                 self._finish(method, code, started)
 
         return stream

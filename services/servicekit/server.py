@@ -23,6 +23,7 @@ from services.servicekit.auth import TokenVerifier
 from services.servicekit.config import ServerSettings
 from services.servicekit.metrics import Metrics, MetricsServer
 from services.servicekit.rpc import CallInterceptor
+from services.servicekit.tracing import Tracing
 
 _log = logging.getLogger("todochat.server")
 
@@ -46,6 +47,7 @@ class GrpcServer:
         bindings: Sequence[ServiceBinding],
         readiness: ReadinessProbe,
         metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
         health_interval_seconds: float = 2.0,
     ) -> None:
         self._settings = settings
@@ -55,7 +57,11 @@ class GrpcServer:
         self._health = health.aio.HealthServicer()
         self._server = aio.server(
             interceptors=[
-                CallInterceptor(verifier, observer=metrics.observe_rpc if metrics else None)
+                CallInterceptor(
+                    verifier,
+                    observer=metrics.observe_rpc if metrics else None,
+                    tracing=tracing,
+                )
             ],
             options=[
                 ("grpc.max_receive_message_length", settings.max_message_bytes),

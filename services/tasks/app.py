@@ -15,6 +15,7 @@ from services.servicekit.auth import TokenVerifier
 from services.servicekit.config import JwtSettings, TasksSettings
 from services.servicekit.metrics import Metrics
 from services.servicekit.server import GrpcServer, ServiceBinding, run_until_signalled
+from services.servicekit.tracing import Tracing
 from services.tasks.handlers import TaskServicer
 from services.tasks.usecases import TaskDeps
 
@@ -30,6 +31,7 @@ class TasksApp:
     server: GrpcServer
     engine: AsyncEngine
     metrics: Metrics
+    tracing: Tracing
 
     async def start(self) -> int:
         return await self.server.start()
@@ -37,12 +39,20 @@ class TasksApp:
     async def stop(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
         await self.engine.dispose()
+        self.tracing.shutdown()
 
 
-def build(settings: TasksSettings, jwt: JwtSettings, *, metrics: Metrics | None = None) -> TasksApp:
+def build(
+    settings: TasksSettings,
+    jwt: JwtSettings,
+    *,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+) -> TasksApp:
     engine = database.create_engine(settings.database_url)
     metrics = metrics or Metrics("tasks")
     metrics.watch_engine("tasks", engine)
+    tracing = tracing or Tracing.for_otlp("todochat-tasks", settings.server.otlp_endpoint)
     deps = TaskDeps(
         sessions=database.create_session_factory(engine),
         read_sessions=database.create_session_factory(
@@ -63,8 +73,9 @@ def build(settings: TasksSettings, jwt: JwtSettings, *, metrics: Metrics | None 
         bindings=[ServiceBinding(SERVICE_NAME, register)],
         readiness=ready,
         metrics=metrics,
+        tracing=tracing,
     )
-    return TasksApp(server=server, engine=engine, metrics=metrics)
+    return TasksApp(server=server, engine=engine, metrics=metrics, tracing=tracing)
 
 
 async def migrate(settings: TasksSettings) -> None:
@@ -77,4 +88,9 @@ async def serve(settings: TasksSettings, jwt: JwtSettings) -> None:
         "starting TaskService",
         extra={"database": database.describe(settings.database_url), "port": settings.server.port},
     )
-    await run_until_signalled(app.server, on_stop=app.engine.dispose)
+
+    async def cleanup() -> None:
+        await app.engine.dispose()
+        app.tracing.shutdown()
+
+    await run_until_signalled(app.server, on_stop=cleanup)
