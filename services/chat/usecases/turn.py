@@ -20,7 +20,7 @@ from typing import Literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.chat import repository
+from services.chat import repository, turn_repository
 from services.chat.agent.executor import ToolExecutor
 from services.chat.agent.loop import AgentEvents, AgentLimits, run_agent
 from services.chat.agent.prompt import build_system_prompt
@@ -97,7 +97,7 @@ async def _begin(
     now = deps.clock()
     try:
         async with deps.sessions.begin() as session:
-            prior = await repository.find_turn(session, user_id, request_id)
+            prior = await turn_repository.find_turn(session, user_id, request_id)
             if prior is not None:
                 return await _resume(deps, session, user_id, prior, key, now)
             await _count_turn(deps, session, user_id, now)
@@ -119,7 +119,7 @@ async def _begin(
             )
             if message is None:
                 raise conversation_not_found(conversation_id)
-            await repository.insert_turn(
+            await turn_repository.insert_turn(
                 session,
                 user_id,
                 request_id,
@@ -135,7 +135,7 @@ async def _begin(
     except IntegrityError:
         # A concurrent attempt with the same request_id recorded the turn first.
         async with deps.read_sessions() as session:
-            prior = await repository.find_turn(session, user_id, request_id)
+            prior = await turn_repository.find_turn(session, user_id, request_id)
         if prior is None:
             raise
         _check_same_request(prior, key)
@@ -171,7 +171,7 @@ async def _resume(
         return prior.answer
     # A running attempt older than any turn may last has died with its process.
     stale_before = now - timedelta(seconds=deps.limits.turn_timeout_seconds + 5)
-    if not await repository.claim_turn(
+    if not await turn_repository.claim_turn(
         session, user_id, prior.request_id, now=now, stale_before=stale_before
     ):
         raise _in_progress()
@@ -195,7 +195,7 @@ async def _count_turn(deps: ChatDeps, session: AsyncSession, user_id: str, now: 
     if limit <= 0:
         return
     window = now.replace(second=0, microsecond=0)
-    count = await repository.count_turn(session, user_id, window)
+    count = await turn_repository.count_turn(session, user_id, window)
     if count > limit:
         # Raising rolls the transaction back: a refused turn is neither stored nor counted.
         wait = 60.0 - (now - window).total_seconds()
@@ -259,13 +259,13 @@ async def _answer(
             created_at=now,
             tool_calls=result.tool_calls,
         )
-        await repository.finish_turn(session, user_id, request_id, answer, now)
+        await turn_repository.finish_turn(session, user_id, request_id, answer, now)
     return answer
 
 
 async def _mark_failed(deps: ChatDeps, user_id: str, request_id: str) -> None:
     try:
         async with deps.sessions.begin() as session:
-            await repository.fail_turn(session, user_id, request_id, deps.clock())
+            await turn_repository.fail_turn(session, user_id, request_id, deps.clock())
     except Exception:  # the claim goes stale on its own; the caller's error matters more
         _log.warning("could not mark the turn failed", exc_info=True)
