@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
-import importlib.util
 import re
 import sys
 from collections.abc import Sequence
@@ -53,6 +51,22 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply database migrations of every service")
 
+    chat = commands.add_parser(
+        "chat",
+        help="talk to TodoBot in this terminal (streams answers and tool calls)",
+        description="A terminal chat over gRPC. The conversation is kept across runs; "
+        "--new starts another. Uses TODOCHAT_TOKEN when set, else signs a token for --user "
+        "with the local key.",
+    )
+    chat.add_argument("--user", default="demo", help="who you are (default: demo)")
+    chat.add_argument("--new", action="store_true", help="start a new conversation")
+
+    tasks = commands.add_parser("tasks", help="list your tasks as a table")
+    tasks.add_argument("--user", default="demo", help="whose tasks (default: demo)")
+    tasks.add_argument(
+        "--status", choices=["all", "pending", "completed"], default="all", help="which tasks"
+    )
+
     token = commands.add_parser("token", help="print a signed token for local use")
     token.add_argument("--sub", required=True, help="the user id (token subject)")
     token.add_argument("--ttl", type=_ttl_seconds, default=3600, help="lifetime, e.g. 1h (default)")
@@ -65,11 +79,28 @@ def _run_serve(service: str, settings: Settings) -> None:
 
         asyncio.run(tasks_app.serve(settings.tasks, settings.jwt))
     elif service == "chat":
-        chat_app = importlib.import_module("services.chat.app")
+        from services.chat import app as chat_app
+
         asyncio.run(chat_app.serve(settings.chat, settings.jwt))
     else:
-        gateway_app = importlib.import_module("services.gateway.app")
+        from services.gateway import app as gateway_app
+
         asyncio.run(gateway_app.serve(settings.gateway))
+
+
+def _run_terminal(args: argparse.Namespace, settings: Settings) -> int:
+    from services.terminal import chat, session, tasks
+
+    user_session = session.open_session(settings, args.user, settings.client_token)
+    if args.command == "chat":
+        status: int = asyncio.run(
+            chat.run(settings.gateway.chat_target, user_session, new=args.new)
+        )
+    else:
+        status = asyncio.run(
+            tasks.run(settings.gateway.tasks_target, user_session, status=args.status)
+        )
+    return status
 
 
 async def migrate_all(settings: Settings) -> None:
@@ -77,9 +108,9 @@ async def migrate_all(settings: Settings) -> None:
     from services.tasks import app as tasks_app
 
     await tasks_app.migrate(settings.tasks)
-    if importlib.util.find_spec("services.chat.app") is not None:
-        chat_app = importlib.import_module("services.chat.app")
-        await chat_app.migrate(settings.chat)
+    from services.chat import app as chat_app
+
+    await chat_app.migrate(settings.chat)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("migrations applied", file=sys.stderr)
         elif args.command == "serve":
             _run_serve(args.service, settings)
+        elif args.command in ("chat", "tasks"):
+            return _run_terminal(args, settings)
         elif args.command == "up":
             from services import launcher
 

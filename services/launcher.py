@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import signal
 import socket
 import sys
@@ -42,10 +41,6 @@ def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 async def _grpc_serving(target: str) -> bool:
@@ -167,11 +162,7 @@ async def up(settings: Settings, *, with_envoy: bool = False) -> int:
         return 2
     started = time.monotonic()
     host = settings.gateway.host
-    names = ["tasks"]
-    if _available("services.chat.app"):
-        names.append("chat")
-    if _available("services.gateway.app"):
-        names.append("gateway")
+    names = ["tasks", "chat", "gateway"]
     configured = {
         "tasks": settings.tasks.server.port,
         "chat": settings.chat.server.port,

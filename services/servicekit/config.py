@@ -116,6 +116,8 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     metrics_enabled: bool = True
+    # For the terminal clients: a token to use instead of signing one locally.
+    client_token: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -254,6 +256,7 @@ class _Reader:
             log_level=log_level,
             log_format=log_format,
             metrics_enabled=metrics,
+            client_token=self.text("TODOCHAT_TOKEN"),
         )
 
     def _database_url(self, value: str | None, default_file: Path, name: str) -> str:

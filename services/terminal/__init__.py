@@ -1,0 +1,1 @@
+"""Terminal clients: `todochat chat` and `todochat tasks`, over gRPC like any service."""
