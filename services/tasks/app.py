@@ -10,7 +10,7 @@ from grpc import aio
 from sqlalchemy.ext.asyncio import AsyncEngine
 from todochat.tasks.v1 import tasks_service_pb2, tasks_service_pb2_grpc
 
-from services.servicekit import database, migrations
+from services.servicekit import database
 from services.servicekit.auth import TokenVerifier
 from services.servicekit.config import JwtSettings, TasksSettings
 from services.servicekit.metrics import Metrics
@@ -79,6 +79,9 @@ def build(
 
 
 async def migrate(settings: TasksSettings) -> None:
+    # Imported here: Alembic costs a serving process start-up time it never uses.
+    from services.servicekit import migrations
+
     await migrations.upgrade(settings.database_url, MIGRATIONS, VERSION_TABLE)
 
 
