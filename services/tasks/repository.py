@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     SQLColumnExpression,
+    bindparam,
     case,
     delete,
     func,
@@ -103,10 +104,16 @@ class _Values:
         self.__dict__.update(values)
 
 
+# GetTask's query, built once with bound parameters: SQLAlchemy memoizes a statement's
+# cache key on the object, so each call skips rebuilding the query, hashing it and
+# extracting literals from it (~0.2 ms of CPU per call; see bench/README.md).
+_GET_FOR_USER = select(*_COLUMNS).where(
+    TaskRow.user_id == bindparam("user_id"), TaskRow.id == bindparam("task_id")
+)
+
+
 async def get_for_user(session: AsyncSession, user_id: str, task_id: str) -> Task | None:
-    result = await session.execute(
-        select(*_COLUMNS).where(TaskRow.user_id == user_id, TaskRow.id == task_id)
-    )
+    result = await session.execute(_GET_FOR_USER, {"user_id": user_id, "task_id": task_id})
     row = result.first()
     return _task(row) if row is not None else None
 
