@@ -111,7 +111,9 @@ class JsonMarshaler:
         return out
 
     def encode(self, value: Any) -> bytes:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(
+            _integral_floats(value), ensure_ascii=False, separators=(",", ":")
+        ).encode()
 
     def marshal(self, message: Message, response_body: str = "") -> bytes:
         """The HTTP response body; `response_body` selects one (dotted) field."""
@@ -155,6 +157,21 @@ class JsonMarshaler:
             json_format.ParseDict(value, message, ignore_unknown_fields=not self.strict)
         except (json_format.ParseError, ValueError, TypeError) as exc:
             raise invalid_argument(str(exc)) from exc
+
+
+_EXACT_INT = 2**53
+
+
+def _integral_floats(value: Any) -> Any:
+    """Whole-number doubles as JSON integers (`100`, not `100.0`), as Go's protojson writes
+    them: Struct/Value numbers are doubles, and the frontend reads `page_size: 100`."""
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and -_EXACT_INT < value < _EXACT_INT else value
+    if isinstance(value, dict):
+        return {k: _integral_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral_floats(v) for v in value]
+    return value
 
 
 def _map_key(entry: descriptor.Descriptor, key: str) -> Any:
