@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from google.protobuf.message import Message
 from todochat.tasks.v1 import tasks_service_pb2 as pb
 
 from services.chat.agent.tools import task_tools
 
-REQUESTS = {
+REQUESTS: dict[str, type[Message]] = {
     "add_task": pb.AddTaskRequest,
     "list_tasks": pb.ListTasksRequest,
     "complete_task": pb.CompleteTaskRequest,
