@@ -46,9 +46,15 @@ __all__ = [
 ]
 
 
-def render_target(target: Target, *, descriptor_file: Path, header: str = "") -> str:
-    """The bootstrap YAML for `target`, with services taken from `descriptor_file`."""
-    envoy_descriptor = descriptor.for_envoy(descriptor_file.read_bytes())
+def render_target(
+    target: Target, *, descriptor_file: Path, header: str = "", strict: bool = True
+) -> str:
+    """The bootstrap YAML for `target`, with services taken from `descriptor_file`.
+
+    `strict` (the default) refuses HttpRules Envoy cannot answer like grpc-gateway
+    (see descriptor.py); tests of such rules render with strict=False.
+    """
+    envoy_descriptor = descriptor.for_envoy(descriptor_file.read_bytes(), strict=strict)
     return yamltext.dump(build(envoy_descriptor, target), header=header)
 
 
@@ -64,6 +70,7 @@ def render(
     *,
     descriptor_file: Path = DESCRIPTOR,
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS,
+    strict: bool = True,
 ) -> str:
     """A local bootstrap on 127.0.0.1 for any descriptor set (cluster name -> port)."""
     target = Target(
@@ -76,7 +83,7 @@ def render(
         health=_LOCAL_HEALTH,
         dns_refresh_seconds=1,
     )
-    return render_target(target, descriptor_file=descriptor_file)
+    return render_target(target, descriptor_file=descriptor_file, strict=strict)
 
 
 def render_local(

@@ -28,6 +28,7 @@ from services.gateway.envoy.descriptor import EnvoyDescriptor, TranscodedService
 from services.gateway.envoy.replies import access_log, local_reply_config
 from services.gateway.envoy.routes import cors_policy, routes
 from services.gateway.envoy.target import (
+    BUFFER_FILTER,
     LUA_FILTER,
     Endpoint,
     HealthChecking,
@@ -67,7 +68,6 @@ def _transcoder(descriptor: EnvoyDescriptor, target: Target) -> Node:
                 "reject_unknown_method": True,
                 "reject_unknown_query_parameters": False,
             },
-            max_request_body_size=target.max_request_bytes,
         ),
     }
 
@@ -138,6 +138,14 @@ def _connection_manager(descriptor: EnvoyDescriptor, target: Target) -> Node:
             {
                 "name": "envoy.filters.http.cors",
                 "typed_config": typed("filters.http.cors.v3.Cors"),
+            },
+            # REST bodies over the limit get 413 (the gateway's limit); the transcoder's
+            # own max_request_body_size does not stop a body it can stream through.
+            {
+                "name": BUFFER_FILTER,
+                "typed_config": typed(
+                    "filters.http.buffer.v3.Buffer", max_request_bytes=target.max_request_bytes
+                ),
             },
             # Before the transcoder, so its response side runs on the transcoded JSON.
             _lua_filter(),

@@ -24,6 +24,7 @@ from google.protobuf import descriptor_pb2
 
 _VERSION = re.compile(r"v\d+([a-z]+\d*)?")
 _REPEATED = descriptor_pb2.FieldDescriptorProto.LABEL_REPEATED
+_HTTP_BODY = ".google.api.HttpBody"
 
 
 @dataclass(frozen=True)
@@ -80,47 +81,64 @@ def _messages(
         yield from _messages(name, message.nested_type)
 
 
-def _response_body(service: str, method: descriptor_pb2.MethodDescriptorProto) -> str:
-    rule = method.options.Extensions[annotations_pb2.http]
-    fields = {rule.response_body} | {b.response_body for b in rule.additional_bindings}
-    if len(fields) > 1:
-        # After transcoding every binding reaches the same gRPC path, so one answer only.
-        raise ValueError(
-            f"{service}.{method.name}: bindings disagree on response_body {sorted(fields)}; "
-            "Envoy cannot tell them apart"
-        )
-    return str(fields.pop())
+def _field(
+    method: descriptor_pb2.MethodDescriptorProto,
+    name: str,
+    types: dict[str, descriptor_pb2.DescriptorProto],
+) -> descriptor_pb2.FieldDescriptorProto:
+    for candidate in types[method.output_type].field:
+        if candidate.name == name:
+            return candidate
+    raise ValueError(f"{method.name}: response_body {name!r} is not a field of its response")
 
 
 def _unwrap(
     service: str,
     method: descriptor_pb2.MethodDescriptorProto,
     types: dict[str, descriptor_pb2.DescriptorProto],
-) -> Unwrap | None:
-    field_name = _response_body(service, method)
-    if not field_name:
-        return None
-    output = types[method.output_type]
-    for candidate in output.field:
-        if candidate.name == field_name:
-            absent = "[]" if candidate.label == _REPEATED else "null"
-            return Unwrap(method=method.name, field=field_name, absent=absent)
-    raise ValueError(f"{service}.{method.name}: response_body {field_name!r} is not a field")
+) -> tuple[Unwrap | None, str | None]:
+    """How Envoy answers the method's response_body: (the unwrap, or why it cannot)."""
+    rule = method.options.Extensions[annotations_pb2.http]
+    names = {rule.response_body} | {b.response_body for b in rule.additional_bindings}
+    if names == {""}:
+        return None, None
+    where = f"{service}.{method.name}"
+    if len(names) > 1:
+        # After transcoding every binding reaches the same gRPC path and route.
+        return None, f"{where}: bindings disagree on response_body {sorted(names)}"
+    field = _field(method, names.pop(), types)
+    if field.type_name == _HTTP_BODY:
+        return None, None  # the one case Envoy supports itself
+    if method.server_streaming:
+        return None, f"{where}: response_body on a stream (the Lua filter buffers whole bodies)"
+    absent = "[]" if field.label == _REPEATED else "null"
+    return Unwrap(method=method.name, field=field.name, absent=absent), None
 
 
-def transcoded_services(
+def _types(
     files: Iterable[descriptor_pb2.FileDescriptorProto],
-) -> list[TranscodedService]:
-    """Every service with at least one HttpRule, sorted by name; google.* is skipped."""
-    files = list(files)
-    types = {
+) -> dict[str, descriptor_pb2.DescriptorProto]:
+    return {
         name: message
         for file in files
         for name, message in _messages(
             f".{file.package}" if file.package else "", file.message_type
         )
     }
+
+
+def transcoded_services(
+    files: Iterable[descriptor_pb2.FileDescriptorProto], *, strict: bool = True
+) -> list[TranscodedService]:
+    """Every service with at least one HttpRule, sorted by name; google.* is skipped.
+
+    `strict` refuses rules Envoy cannot answer like grpc-gateway; otherwise those
+    methods answer with their whole response message.
+    """
+    files = list(files)
+    types = _types(files)
     found: list[TranscodedService] = []
+    problems: list[str] = []
     for file in files:
         if file.package.startswith("google."):
             continue
@@ -129,7 +147,8 @@ def transcoded_services(
             if not annotated:
                 continue
             full_name = f"{file.package}.{service.name}" if file.package else service.name
-            unwraps = [_unwrap(full_name, m, types) for m in annotated]
+            plans = [_unwrap(full_name, m, types) for m in annotated]
+            problems += [problem for _, problem in plans if problem is not None]
             found.append(
                 TranscodedService(
                     full_name=full_name,
@@ -137,9 +156,13 @@ def transcoded_services(
                     streaming_methods=tuple(
                         m.name for m in service.method if m.server_streaming or m.client_streaming
                     ),
-                    unwraps=tuple(u for u in unwraps if u is not None),
+                    unwraps=tuple(u for u, _ in plans if u is not None),
                 )
             )
+    if strict and problems:
+        raise ValueError(
+            "Envoy cannot answer these rules like grpc-gateway:\n" + "\n".join(problems)
+        )
     return sorted(found, key=lambda s: s.full_name)
 
 
@@ -150,12 +173,13 @@ class EnvoyDescriptor:
     data: bytes
 
 
-def for_envoy(data: bytes) -> EnvoyDescriptor:
+def for_envoy(data: bytes, *, strict: bool = True) -> EnvoyDescriptor:
     """The services of the descriptor set `data`, and the copy Envoy can load."""
     descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(data)
-    services = transcoded_services(descriptor_set.file)
+    services = transcoded_services(descriptor_set.file, strict=strict)
     if not services:
         raise ValueError("the descriptor set has no service with a google.api.http rule")
+    types = _types(descriptor_set.file)
     for file in descriptor_set.file:
         file.ClearField("source_code_info")
         for service in file.service:
@@ -163,9 +187,10 @@ def for_envoy(data: bytes) -> EnvoyDescriptor:
                 if _rule(method) is None:
                     continue
                 rule = method.options.Extensions[annotations_pb2.http]
-                rule.ClearField("response_body")
-                for binding in rule.additional_bindings:
-                    binding.ClearField("response_body")
+                for binding in (rule, *rule.additional_bindings):
+                    name = binding.response_body
+                    if name and _field(method, name, types).type_name != _HTTP_BODY:
+                        binding.ClearField("response_body")
     return EnvoyDescriptor(
         services=tuple(services), data=descriptor_set.SerializeToString(deterministic=True)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from services.gateway.envoy.descriptor import TranscodedService
-from services.gateway.envoy.target import LUA_FILTER, Node, Target, seconds, typed
+from services.gateway.envoy.target import BUFFER_FILTER, LUA_FILTER, Node, Target, seconds, typed
 
 _NO_CLUSTER_HEADER = "x-todochat-no-such-cluster"
 _STREAMING_TIMEOUT = "0s"
@@ -34,65 +34,55 @@ def cors_policy(target: Target) -> Node:
     )
 
 
-def routes(services: Sequence[TranscodedService], target: Target) -> list[Node]:
-    routes: list[Node] = []
-    unary_timeout = seconds(target.unary_timeout_seconds)
-    retry = {
-        # Only failures where the request never reached a service: always safe to retry.
-        "retry_on": "connect-failure,refused-stream,reset-before-request",
-        "num_retries": 2,
-        "retry_host_predicate": [
-            {
-                "name": "envoy.retry_host_predicates.previous_hosts",
-                "typed_config": typed("retry.host.previous_hosts.v3.PreviousHostsPredicate"),
-            }
-        ],
-        "host_selection_retry_max_attempts": 3,
+_RETRY = {
+    # Only failures where the request never reached a service: always safe to retry.
+    "retry_on": "connect-failure,refused-stream,reset-before-request",
+    "num_retries": 2,
+    "retry_host_predicate": [
+        {
+            "name": "envoy.retry_host_predicates.previous_hosts",
+            "typed_config": typed("retry.host.previous_hosts.v3.PreviousHostsPredicate"),
+        }
+    ],
+    "host_selection_retry_max_attempts": 3,
+}
+
+
+def _grpc_route(name: str, match: Node, cluster: str, timeout: str) -> Node:
+    return {
+        "name": name,
+        "match": match,
+        "route": {"cluster": cluster, "timeout": timeout, "retry_policy": _RETRY},
+        # A native gRPC call matches here before any filter runs, so the body limit
+        # (meant for REST bodies, which match the catch-all first) leaves it alone.
+        "typed_per_filter_config": {
+            BUFFER_FILTER: typed("filters.http.buffer.v3.BufferPerRoute", disabled=True)
+        },
     }
+
+
+def routes(services: Sequence[TranscodedService], target: Target) -> list[Node]:
+    found: list[Node] = []
+    unary = seconds(target.unary_timeout_seconds)
     for service in services:
         for unwrap in service.unwraps:
-            routes.append(
-                {
-                    "name": service.method_path(unwrap.method),
-                    "match": {"path": service.method_path(unwrap.method)},
-                    "route": {
-                        "cluster": service.cluster,
-                        "timeout": unary_timeout,
-                        "retry_policy": retry,
-                    },
-                    # Read by response_body.lua once the transcoder has written the JSON.
-                    "metadata": {
-                        "filter_metadata": {
-                            LUA_FILTER: {"response_body": unwrap.field, "absent": unwrap.absent}
-                        }
-                    },
+            path = service.method_path(unwrap.method)
+            route = _grpc_route(path, {"path": path}, service.cluster, unary)
+            # Read by response_body.lua once the transcoder has written the JSON.
+            route["metadata"] = {
+                "filter_metadata": {
+                    LUA_FILTER: {"response_body": unwrap.field, "absent": unwrap.absent}
                 }
-            )
-        for method in service.streaming_methods:
-            routes.append(
-                {
-                    "name": service.method_path(method),
-                    "match": {"path": service.method_path(method)},
-                    "route": {
-                        "cluster": service.cluster,
-                        # The default 15 s would cut every stream that outlives it.
-                        "timeout": _STREAMING_TIMEOUT,
-                        "retry_policy": retry,
-                    },
-                }
-            )
-        routes.append(
-            {
-                "name": service.full_name,
-                "match": {"prefix": service.path_prefix},
-                "route": {
-                    "cluster": service.cluster,
-                    "timeout": unary_timeout,
-                    "retry_policy": retry,
-                },
             }
+            found.append(route)
+        for method in service.streaming_methods:
+            path = service.method_path(method)
+            # The default 15 s would cut every stream that outlives it.
+            found.append(_grpc_route(path, {"path": path}, service.cluster, _STREAMING_TIMEOUT))
+        found.append(
+            _grpc_route(service.full_name, {"prefix": service.path_prefix}, service.cluster, unary)
         )
-    routes.append(
+    found.append(
         {
             "name": "not-transcoded",
             "match": {"prefix": "/"},
@@ -104,4 +94,4 @@ def routes(services: Sequence[TranscodedService], target: Target) -> list[Node]:
             },
         }
     )
-    return routes
+    return found

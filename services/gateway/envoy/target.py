@@ -10,6 +10,7 @@ Node = dict[str, Any]
 
 _T = "type.googleapis.com/envoy.extensions."
 LUA_FILTER = "envoy.filters.http.lua"
+BUFFER_FILTER = "envoy.filters.http.buffer"
 
 
 @dataclass(frozen=True)
