@@ -26,6 +26,7 @@ from services.servicekit.errors import (
     Unauthenticated,
     Unavailable,
 )
+from services.servicekit.tracing import Tracing
 
 SERVICE = pb.DESCRIPTOR.services_by_name["TaskService"].full_name
 # Task errors the model can explain to the user; anything else fails the turn.
@@ -100,7 +101,10 @@ def _to_json(message: Message) -> dict[str, Any]:
 class TasksClient:
     """Typed calls to TaskService; results are JSON-compatible dicts with proto field names."""
 
-    def __init__(self, target: str, *, max_attempts: int = 3) -> None:
+    def __init__(
+        self, target: str, *, tracing: Tracing | None = None, max_attempts: int = 3
+    ) -> None:
+        self._tracing = tracing or Tracing.disabled()
         self._channel = grpc.aio.insecure_channel(
             target,
             options=[
@@ -148,6 +152,7 @@ class TasksClient:
         metadata = (
             ("authorization", f"Bearer {caller.token}"),
             ("x-request-id", caller.trace_id),
+            *self._tracing.outgoing_metadata(),  # one trace across both services
         )
         try:
             return await method(request, metadata=metadata, timeout=remaining)

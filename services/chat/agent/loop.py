@@ -9,6 +9,7 @@ provider raised; a tool's task error goes back to the model as that tool's resul
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,8 +21,9 @@ from services.chat.llm.base import (
     TextSink,
     ToolCallRequest,
     ToolOutcome,
+    Usage,
 )
-from services.servicekit.errors import DeadlineExceeded
+from services.servicekit.errors import DeadlineExceeded, DomainError
 
 # A provider should honour `timeout_seconds` itself; this is the backstop if it does not.
 _BACKSTOP_SECONDS = 1.0
@@ -36,6 +38,22 @@ class AgentEvents(Protocol):
     async def tool_finished(self, index: int, record: ToolCallRecord) -> None: ...
 
     async def text(self, delta: str) -> None: ...
+
+
+class AgentObserver(Protocol):
+    """Where the loop reports model and tool calls (metrics); outcomes are short labels."""
+
+    def model_step(self, outcome: str, seconds: float, usage: Usage | None) -> None: ...
+
+    def tool_call(self, name: str, outcome: str) -> None: ...
+
+
+class _Unobserved:
+    def model_step(self, outcome: str, seconds: float, usage: Usage | None) -> None:
+        pass
+
+    def tool_call(self, name: str, outcome: str) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -100,17 +118,48 @@ class _Text:
 
 
 async def _next_step(
-    session: ModelSession, deadline: Deadline, limits: AgentLimits, on_text: TextSink | None
+    session: ModelSession,
+    deadline: Deadline,
+    limits: AgentLimits,
+    on_text: TextSink | None,
+    observer: AgentObserver,
 ) -> ModelStep:
     remaining = deadline.remaining()
     if remaining <= 0:
         raise turn_out_of_time()
     timeout = min(limits.llm_timeout_seconds, remaining)
+    started = time.perf_counter()
+    outcome = "cancelled"
     try:
         async with asyncio.timeout(timeout + _BACKSTOP_SECONDS):
-            return await session.next_step(timeout_seconds=timeout, on_text=on_text)
+            step = await session.next_step(timeout_seconds=timeout, on_text=on_text)
+        outcome = "ok"
+        observer.model_step(outcome, time.perf_counter() - started, step.usage)
+        return step
     except TimeoutError as exc:
+        outcome = "TURN_DEADLINE_EXCEEDED"
         raise turn_out_of_time() from exc
+    except DomainError as exc:
+        outcome = exc.reason
+        raise
+    except Exception:
+        outcome = "error"
+        raise
+    finally:
+        if outcome != "ok":
+            observer.model_step(outcome, time.perf_counter() - started, None)
+
+
+async def _run_tool(
+    executor: ToolExecutor, call: ToolCallRequest, step: int, index: int, observer: AgentObserver
+) -> ToolOutcome:
+    try:
+        outcome = await executor.run(call, step, index)
+    except BaseException:
+        observer.tool_call(call.name, "failed")
+        raise
+    observer.tool_call(call.name, "ok" if outcome.ok else "rejected")
+    return outcome
 
 
 async def run_agent(
@@ -120,8 +169,10 @@ async def run_agent(
     deadline: Deadline,
     limits: AgentLimits,
     events: AgentEvents | None = None,
+    observer: AgentObserver | None = None,
 ) -> AgentResult:
     """Runs the turn to its answer; the tool calls are recorded in the order they ran."""
+    watch = observer or _Unobserved()
     text = _Text(events)
     records: list[ToolCallRecord] = []
     streamed = False
@@ -134,7 +185,8 @@ async def run_agent(
     for step_number in range(limits.max_tool_steps + 1):
         text.new_step()
         streamed = False
-        step = await _next_step(session, deadline, limits, on_text if events is not None else None)
+        sink = on_text if events is not None else None
+        step = await _next_step(session, deadline, limits, sink, watch)
         await text.finish_step(step.text, streamed=streamed)
         if not step.tool_calls:
             return AgentResult(text.joined() or NO_TEXT_ANSWER, tuple(records))
@@ -145,7 +197,7 @@ async def run_agent(
             index = len(records)
             if events is not None:
                 await events.tool_started(index, call)
-            outcome = await executor.run(call, step_number, index_in_step)
+            outcome = await _run_tool(executor, call, step_number, index_in_step, watch)
             record = ToolCallRecord(call.name, dict(call.arguments), outcome.result, outcome.ok)
             records.append(record)
             outcomes.append(outcome)

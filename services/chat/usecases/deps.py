@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from services.chat.agent.loop import AgentObserver
 from services.chat.llm.base import LlmProvider, ToolSpec
 from services.chat.tasks_client import TasksClient
 from services.servicekit.database import SessionFactory
@@ -39,5 +40,6 @@ class ChatDeps:
     tools: tuple[ToolSpec, ...]
     limits: TurnLimits
     system_prompt: str | None = None
+    observer: AgentObserver | None = None
     clock: Callable[[], datetime] = _utcnow
     new_id: Callable[[], str] = _new_id

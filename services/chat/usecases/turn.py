@@ -237,6 +237,7 @@ async def _answer(
         deadline=deadline,
         limits=AgentLimits(deps.limits.max_tool_steps, deps.limits.llm_timeout_seconds),
         events=events,
+        observer=deps.observer,
     )
     now = deps.clock()
     async with deps.sessions.begin() as session:

@@ -94,13 +94,13 @@ def _caller(seconds: float = 5.0) -> Caller:
 async def test_calls_are_balanced_per_call_over_every_address(servers: Servers) -> None:
     client = TasksClient(servers.target)
     try:
-        answered = {
-            (await client.list_tasks(_caller(), pb.ListTasksRequest()))[0]["id"] for _ in range(6)
-        }
+        answered = [
+            (await client.list_tasks(_caller(), pb.ListTasksRequest()))[0]["id"] for _ in range(20)
+        ]
     finally:
         await client.close()
-    assert answered == {"a", "b"}, "round_robin spreads calls over both backends"
-    assert all(len(s.seen) == 3 for s in servers.stand_ins)
+    # round_robin only picks connected backends, so the first calls may all go to one.
+    assert answered.count("a") >= 5 and answered.count("b") >= 5, answered
 
 
 @pytest.mark.parametrize("servers", [[StandIn("a", fail_first=2)]], indirect=True)
