@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 
+from packaging.requirements import Requirement
+
 from tests.unit.deploy.dockerfile import REPO
 
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", re.MULTILINE)
@@ -28,13 +30,17 @@ def test_header_names_the_command_that_regenerates_it() -> None:
     assert COMPILE in head
 
 
-def test_every_runtime_dependency_is_pinned() -> None:
+def test_every_runtime_dependency_is_pinned_within_its_range() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     pins = _pins("runtime.lock")
-    for requirement in project["dependencies"]:
-        name = _canonical(re.split(r"[\[<>=!~; ]", requirement, maxsplit=1)[0])
+    for line in project["dependencies"]:
+        requirement = Requirement(line)
+        name = _canonical(requirement.name)
         assert name in pins, (
             f"{name} is in pyproject.toml but not in runtime.lock: re-run {COMPILE}"
+        )
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"runtime.lock pins {name}=={pins[name]} outside {requirement.specifier}: re-run {COMPILE}"
         )
 
 
