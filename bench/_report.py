@@ -105,3 +105,18 @@ def errors(results: Results) -> list[str]:
         for (op, n, side), cell in results.items()
         if cell["errors"]
     ]
+
+
+def interference(results: Results) -> str | None:
+    """A warning when other processes took a noticeable share of the machine."""
+    others = [o for cell in results.values() if (o := _other(cell.get("cpu", {}))) is not None]
+    if not others:
+        return None
+    mean = sum(others) / len(others)
+    if mean < 20:
+        return None
+    return (
+        f"NOTE: other processes used {mean:.0f}% of a core on average during the measured "
+        "windows (column `other`): the machine was shared, so every figure is lower and "
+        "noisier than on an idle machine."
+    )

@@ -151,6 +151,11 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
             _token(jwt_secret, _workload.WRITER),
         )
         task_id = await _seed(service.target, reader_token)
+        print(
+            f"TaskService pid {service.pid} on {service.target}, seeded; running cells",
+            file=sys.stderr,
+            flush=True,
+        )
         server = await _describe_server(db)
         if args.show_sql:
             for op, statement in (await _sql.capture(db.url, task_id)).items():
@@ -205,6 +210,9 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
     print()
     print(_report.cpu_table(results, ops, concurrencies))
     print()
+    note = _report.interference(results)
+    if note:
+        print(note)
     line, met = _report.target(results)
     print(line)
     problems = _report.errors(results)
