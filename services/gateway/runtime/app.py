@@ -1,8 +1,9 @@
 """The gateway as one plain ASGI application, assembled once at construction.
 
 Stack, outermost first: lifespan handling (closes the channels on shutdown), CORS,
-the built-in endpoints (`GET /health`, `GET /`, `GET /openapi.json`), then the mux.
-Built-ins are matched before the generated routes, which never use these paths.
+the built-in endpoints (`GET /health`, `GET /`, `GET /openapi.json`, and the chat page
+with its files under `/chat`), then the mux. Built-ins are matched before the generated
+routes, which never use these paths.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from services.gateway.runtime.mux import ServeMux
 from services.gateway.runtime.options import Backend, GatewayOptions
 from services.gateway.runtime.route import Route
 from services.gateway.runtime.stream import Receive, Send
+from services.gateway.static.assets import ChatPage
 
 _log = logging.getLogger("todochat.gateway")
 _SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -56,6 +58,7 @@ class GatewayApp:
         self._index = json.dumps(
             {"name": options.name, "version": options.version, "openapi": "/openapi.json"}
         ).encode()
+        self._chat_page = ChatPage()
         self._handler = CorsMiddleware(
             self._dispatch,
             origins=options.cors_origins,
@@ -98,6 +101,9 @@ class GatewayApp:
 
     async def _dispatch(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            return
+        if ChatPage.handles(scope["path"]):
+            await self._chat_page(scope, send)
             return
         if scope["method"] == "GET":
             path = scope["path"]
