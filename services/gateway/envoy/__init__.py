@@ -81,7 +81,6 @@ def render(
         upstreams={name: Endpoint("127.0.0.1", port) for name, port in upstreams.items()},
         cors_origins=tuple(cors_origins),
         health=_LOCAL_HEALTH,
-        dns_refresh_seconds=1,
     )
     return render_target(target, descriptor_file=descriptor_file, strict=strict)
 

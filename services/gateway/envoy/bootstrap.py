@@ -105,6 +105,8 @@ def _connection_manager(descriptor: EnvoyDescriptor, target: Target) -> Node:
         codec_type="AUTO",
         use_remote_address=True,
         always_set_request_id_in_response=True,
+        # Keep a client's X-Request-Id, as the gateway does, so a frontend can correlate.
+        preserve_external_request_id=True,
         local_reply_config=local_reply_config(),
         route_config={
             "name": "todochat",
@@ -171,7 +173,6 @@ def _cluster(name: str, services: Sequence[TranscodedService], target: Target) -
         # STRICT_DNS on a headless Service: every pod is a host, balanced per request.
         "type": "STRICT_DNS",
         "dns_lookup_family": "V4_PREFERRED",
-        "dns_refresh_rate": seconds(target.dns_refresh_seconds),
         "lb_policy": "ROUND_ROBIN",
         "connect_timeout": "2s",
         "typed_extension_protocol_options": {
@@ -224,6 +225,18 @@ def build(descriptor: EnvoyDescriptor, target: Target) -> Node:
             "address": {
                 "socket_address": {"address": target.admin.host, "port_value": target.admin.port}
             }
+        },
+        # An edge proxy without a connection limit can be exhausted by idle clients.
+        "overload_manager": {
+            "resource_monitors": [
+                {
+                    "name": "envoy.resource_monitors.global_downstream_max_connections",
+                    "typed_config": typed(
+                        "resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                        max_active_downstream_connections=target.max_connections,
+                    ),
+                }
+            ]
         },
         "static_resources": {
             "listeners": [

@@ -95,7 +95,7 @@ def access_log() -> list[Node]:
     # No Authorization, no bodies: tokens and messages stay out of logs.
     fields = {
         "time": "%START_TIME%",
-        "method": "%REQ(:METHOD)%",
+        "method": "%REQ(X-ENVOY-ORIGINAL-METHOD?:METHOD)%",
         "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
         "grpc_path": "%REQ(:PATH)%",
         "status": "%RESPONSE_CODE%",

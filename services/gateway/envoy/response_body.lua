@@ -70,8 +70,10 @@ local function member(s, field)
 end
 
 function envoy_on_response(handle)
+  -- Read the metadata first: its handle is invalid once body() has waited for data.
   local meta = handle:metadata()
   local field = meta:get("response_body")
+  local absent = meta:get("absent") or "null"
   if field == nil or handle:headers():get(":status") ~= "200" then return end
   local content_type = handle:headers():get("content-type") or ""
   if content_type:find("application/json", 1, true) ~= 1 then return end
@@ -83,5 +85,5 @@ function envoy_on_response(handle)
     handle:logWarn("response_body: left a response alone that is not a JSON object")
     return
   end
-  body:setBytes(value or meta:get("absent") or "null")
+  body:setBytes(value or absent)
 end

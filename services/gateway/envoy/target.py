@@ -39,9 +39,9 @@ class Target:
     upstreams: Mapping[str, Endpoint]
     cors_origins: tuple[str, ...]
     health: HealthChecking
-    dns_refresh_seconds: float = 5.0
     unary_timeout_seconds: float = 60.0
     max_request_bytes: int = 1024 * 1024
+    max_connections: int = 10000
     access_log: bool = True
 
 
