@@ -107,11 +107,23 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class McpSettings:
+    """The MCP server offering the task tools (`todochat serve mcp`; the gateway mounts it too)."""
+
+    host: str
+    port: int
+    tasks_target: str
+    # How long one tool call may take, TaskService's answer included.
+    tool_timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
 class Settings:
     jwt: JwtSettings
     tasks: TasksSettings
     chat: ChatSettings
     gateway: GatewaySettings
+    mcp: McpSettings
     var_dir: Path
     log_level: str = "INFO"
     log_format: str = "json"
@@ -236,6 +248,12 @@ class _Reader:
             metrics_port=gateway_metrics,
             otlp_endpoint=otlp,
         )
+        mcp = McpSettings(
+            host=host,
+            port=self.port("MCP_PORT", 8765),
+            tasks_target=tasks_target,
+            tool_timeout_seconds=self.number("MCP_TOOL_TIMEOUT_SECONDS", 30.0, low=0.1, high=600.0),
+        )
         log_level = (self.text("LOG_LEVEL", "INFO") or "INFO").upper()
         if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             self.problems.append(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
@@ -252,6 +270,7 @@ class _Reader:
             tasks=tasks,
             chat=chat,
             gateway=gateway,
+            mcp=mcp,
             var_dir=var_dir,
             log_level=log_level,
             log_format=log_format,
