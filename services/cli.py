@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--envoy", action="store_true", help="also start Envoy in front")
 
     serve = commands.add_parser("serve", help="run one service in this process (for containers)")
-    serve.add_argument("service", choices=["tasks", "chat", "gateway"], help="which service")
+    serve.add_argument("service", choices=["tasks", "chat", "gateway", "mcp"], help="which service")
 
     commands.add_parser("migrate", help="apply database migrations of every service")
 
@@ -82,10 +82,15 @@ def _run_serve(service: str, settings: Settings) -> None:
         from services.chat import app as chat_app
 
         asyncio.run(chat_app.serve(settings.chat, settings.jwt))
+    elif service == "mcp":
+        from services.mcp import app as mcp_app
+
+        asyncio.run(mcp_app.serve(settings.mcp, settings.jwt))
     else:
         from services.gateway import app as gateway_app
 
-        asyncio.run(gateway_app.serve(settings.gateway))
+        # With the token settings, the gateway also serves the MCP endpoint at /mcp.
+        asyncio.run(gateway_app.serve(settings.gateway, settings.jwt))
 
 
 def _run_terminal(args: argparse.Namespace, settings: Settings) -> int:

@@ -86,7 +86,7 @@ async def _wait_ready(children: list[Child], host: str) -> None:
         for child in list(pending):
             if child.process.returncode is not None:
                 raise RuntimeError(f"{child.name} exited with status {child.process.returncode}")
-            if child.name == "gateway":
+            if child.name in ("gateway", "mcp"):
                 ready = await _http_healthy(host, child.port)
             else:
                 ready = await _grpc_serving(f"{host}:{child.port}")
@@ -125,6 +125,11 @@ def _banner(settings: Settings, ports: dict[str, int], elapsed: float) -> str:
     if "gateway" in ports:
         base = f"http://{host}:{ports['gateway']}"
         lines += [f"  REST gateway {base}  (OpenAPI: {base}/openapi.json, chat page: {base}/chat)"]
+    if "mcp" in ports:
+        lines.append(
+            f"  MCP server   http://{host}:{ports['mcp']}/mcp  (task tools for any MCP client, "
+            "header 'Authorization: Bearer $TOKEN'; docs/mcp.md)"
+        )
     lines += [
         "",
         f"A token for the demo user '{DEMO_USER}' (valid 7 days):",
@@ -162,11 +167,12 @@ async def up(settings: Settings, *, with_envoy: bool = False) -> int:
         return 2
     started = time.monotonic()
     host = settings.gateway.host
-    names = ["tasks", "chat", "gateway"]
+    names = ["tasks", "chat", "gateway", "mcp"]
     configured = {
         "tasks": settings.tasks.server.port,
         "chat": settings.chat.server.port,
         "gateway": settings.gateway.port,
+        "mcp": settings.mcp.port,
     }
     ports = {name: configured[name] or _free_port(host) for name in names}
 
@@ -179,6 +185,7 @@ async def up(settings: Settings, *, with_envoy: bool = False) -> int:
             "TASKS_PORT": str(ports["tasks"]),
             "CHAT_PORT": str(ports.get("chat", settings.chat.server.port)),
             "GATEWAY_PORT": str(ports.get("gateway", settings.gateway.port)),
+            "MCP_PORT": str(ports.get("mcp", settings.mcp.port)),
             "TASKS_TARGET": f"{host}:{ports['tasks']}",
             "CHAT_TARGET": f"{host}:{ports.get('chat', settings.chat.server.port)}",
             "TODOCHAT_VAR_DIR": str(settings.var_dir),

@@ -2,17 +2,14 @@
 
 `build(settings)` wires everything once (call it inside the event loop, which owns
 the gRPC channels); `serve(settings)` runs it on uvicorn until SIGTERM/SIGINT, then
-drains in-flight requests and closes the channels through the ASGI lifespan.
+drains in-flight requests and closes the channels through the ASGI lifespan. Given the
+token settings, `serve` also mounts the MCP server (services/mcp) at `/mcp`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
-import signal
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -22,9 +19,13 @@ import uvicorn
 from todochat.chat.v1 import chat_service_routes
 from todochat.tasks.v1 import tasks_service_routes
 
+from services.gateway.mount import Mount, MountingGateway
 from services.gateway.runtime.app import GatewayApp
 from services.gateway.runtime.options import Backend, GatewayOptions
-from services.servicekit.config import GatewaySettings
+from services.mcp import app as mcp_app
+from services.mcp.asgi import MCP_PATH
+from services.servicekit.asgi_server import SignalAwareServer
+from services.servicekit.config import GatewaySettings, JwtSettings, McpSettings
 
 _log = logging.getLogger("todochat.gateway")
 
@@ -77,35 +78,24 @@ def build(settings: GatewaySettings, options: GatewayOptions | None = None) -> G
     return GatewayApp(routes, backends, options or options_from(settings))
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, with signal handling that ends `serve()` by returning.
-
-    uvicorn's own handlers re-raise the signal once it has shut down, which kills the
-    process before the caller's cleanup runs; these only ask the server to exit (a
-    second signal forces it).
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._exit_requested)
-        try:
-            yield
-        finally:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(sig)
-
-    def _exit_requested(self) -> None:
-        if self.should_exit:
-            self.force_exit = True
-        self.should_exit = True
-        _log.info("shutdown requested; draining")
+def with_mcp(gateway: GatewayApp, settings: GatewaySettings, jwt: JwtSettings) -> MountingGateway:
+    """The gateway plus the MCP server at `/mcp`, calling the same TaskService."""
+    mcp = McpSettings(
+        host=settings.host,
+        port=settings.port,
+        tasks_target=settings.tasks_target,
+        tool_timeout_seconds=settings.default_timeout_seconds,
+    )
+    return MountingGateway(gateway, [Mount(MCP_PATH, mcp_app.build(mcp, jwt))])
 
 
-async def serve(settings: GatewaySettings) -> None:
-    """Serves until SIGTERM/SIGINT, then drains in-flight requests and closes the channels."""
-    app = build(settings)
+async def serve(settings: GatewaySettings, jwt: JwtSettings | None = None) -> None:
+    """Serves until SIGTERM/SIGINT, then drains in-flight requests and closes the channels.
+    With `jwt` (how the MCP endpoint verifies tokens), `/mcp` serves the task tools too."""
+    gateway = build(settings)
+    app: GatewayApp | MountingGateway = (
+        with_mcp(gateway, settings, jwt) if jwt is not None else gateway
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -116,7 +106,7 @@ async def serve(settings: GatewaySettings) -> None:
         timeout_graceful_shutdown=GRACE_SECONDS,
         server_header=False,
     )
-    server = _Server(config)
+    server = SignalAwareServer(config)
     _log.info("gateway listening", extra={"address": f"{settings.host}:{settings.port}"})
     try:
         await server.serve()
