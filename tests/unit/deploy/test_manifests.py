@@ -78,6 +78,8 @@ def test_every_workload_is_restricted_and_resourced(docs: list[Doc]) -> None:
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
         assert pod.get("automountServiceAccountToken") is False, name
+        # Service links could set e.g. TASKS_PORT=tcp://…, which todochat reads as a port.
+        assert pod.get("enableServiceLinks") is False, name
         for container in pod["containers"]:
             security = container["securityContext"]
             assert security["allowPrivilegeEscalation"] is False, name
