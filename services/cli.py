@@ -49,7 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one service in this process (for containers)")
     serve.add_argument("service", choices=["tasks", "chat", "gateway", "mcp"], help="which service")
 
-    commands.add_parser("migrate", help="apply database migrations of every service")
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply database migrations",
+        description="Applies pending migrations (idempotent). Each service has its own "
+        "tables and version table, so one Job per service can run with only its own URL.",
+    )
+    migrate.add_argument(
+        "service", nargs="?", choices=["all", "tasks", "chat"], default="all", help="whose tables"
+    )
 
     chat = commands.add_parser(
         "chat",
@@ -108,11 +116,14 @@ def _run_terminal(args: argparse.Namespace, settings: Settings) -> int:
     return status
 
 
-async def migrate_all(settings: Settings) -> None:
-    """Applies every service's migrations (idempotent)."""
+async def migrate_all(settings: Settings, only: str = "all") -> None:
+    """Applies every service's migrations (idempotent), or just `only`'s."""
     from services.tasks import app as tasks_app
 
-    await tasks_app.migrate(settings.tasks)
+    if only in ("all", "tasks"):
+        await tasks_app.migrate(settings.tasks)
+    if only == "tasks":
+        return
     from services.chat import app as chat_app
 
     await chat_app.migrate(settings.chat)
@@ -121,7 +132,7 @@ async def migrate_all(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(create_dev_secret=args.command != "migrate")
     except ConfigError as exc:
         print(f"todochat: {exc}", file=sys.stderr)
         return 2
@@ -135,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(issue_token(settings.jwt, args.sub, args.ttl))
         elif args.command == "migrate":
-            asyncio.run(migrate_all(settings))
+            asyncio.run(migrate_all(settings, args.service))
             print("migrations applied", file=sys.stderr)
         elif args.command == "serve":
             _run_serve(args.service, settings)

@@ -132,9 +132,16 @@ class Settings:
     client_token: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Builds settings from `env` (default: the process environment)."""
-        return _Reader(dict(os.environ) if env is None else env).settings()
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, create_dev_secret: bool = True
+    ) -> Settings:
+        """Builds settings from `env` (default: the process environment).
+
+        With no JWT key configured, a local dev secret is created under the var dir;
+        commands that never touch tokens (`migrate`) pass `create_dev_secret=False`.
+        """
+        reader = _Reader(dict(os.environ) if env is None else env)
+        return reader.settings(create_dev_secret=create_dev_secret)
 
 
 class _Reader:
@@ -189,7 +196,7 @@ class _Reader:
         # 0 asks the OS for a free port, which tests and `todochat up` rely on.
         return self.integer(name, default, low=0, high=65535)
 
-    def settings(self) -> Settings:
+    def settings(self, *, create_dev_secret: bool = True) -> Settings:
         var_dir = Path(self.text("TODOCHAT_VAR_DIR", str(DEFAULT_VAR_DIR)) or DEFAULT_VAR_DIR)
         host = self.text("BIND_HOST", "127.0.0.1") or "127.0.0.1"
         grace = self.number("SHUTDOWN_GRACE_SECONDS", 10.0, low=0.0, high=300.0)
@@ -262,7 +269,7 @@ class _Reader:
         if log_format not in {"json", "text"}:
             self.problems.append(f"LOG_FORMAT={log_format!r} must be json or text")
             log_format = "json"
-        jwt = self._jwt(var_dir)
+        jwt = self._jwt(var_dir, create_dev_secret)
         if self.problems:
             raise ConfigError(self.problems)
         return Settings(
@@ -333,7 +340,7 @@ class _Reader:
                 self.problems.append(f"SYSTEM_PROMPT_FILE={path!r} cannot be read: {exc.strerror}")
         return inline
 
-    def _jwt(self, var_dir: Path) -> JwtSettings:
+    def _jwt(self, var_dir: Path, create_dev_secret: bool) -> JwtSettings:
         secret = self.text("JWT_SECRET")
         public_key = self.text("JWT_PUBLIC_KEY")
         jwks_url = self.text("JWT_JWKS_URL")
@@ -352,9 +359,11 @@ class _Reader:
         if len(configured) > 1:
             self.problems.append(f"set only one of {', '.join(configured)}")
         source = "environment"
-        if not configured:
+        if not configured and create_dev_secret:
             secret = load_or_create_dev_secret(var_dir)
             source = f"dev secret in {var_dir / 'dev-jwt-secret'}"
+        elif not configured:
+            source = "none (this command verifies no tokens)"
         default_algs = (
             "HS256" if secret is not None and public_key is None and jwks_url is None else "RS256"
         )

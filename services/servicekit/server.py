@@ -71,6 +71,10 @@ class GrpcServer:
                 ("grpc.max_metadata_size", 32 * 1024),
                 ("grpc.absolute_max_metadata_size", 64 * 1024),
                 ("grpc.so_reuseport", 0),
+                # Clients reconnect every few minutes, so DNS round_robin picks up new
+                # pods after a scale-out instead of pinning to the old ones forever.
+                ("grpc.max_connection_age_ms", 5 * 60_000),
+                ("grpc.max_connection_age_grace_ms", 30_000),
                 ("grpc.keepalive_time_ms", 60_000),
                 ("grpc.keepalive_timeout_ms", 20_000),
                 ("grpc.http2.max_pings_without_data", 0),

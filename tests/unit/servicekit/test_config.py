@@ -133,3 +133,9 @@ def test_system_prompt_from_file(tmp_path: Path) -> None:
     prompt.write_text("You are a terse bot.\n")
     settings = Settings.from_env(_env(tmp_path, SYSTEM_PROMPT_FILE=str(prompt)))
     assert settings.chat.system_prompt == "You are a terse bot."
+
+
+def test_commands_without_tokens_create_no_dev_secret(tmp_path: Path) -> None:
+    settings = Settings.from_env(_env(tmp_path), create_dev_secret=False)
+    assert settings.jwt.secret is None
+    assert not (tmp_path / "dev-jwt-secret").exists()
