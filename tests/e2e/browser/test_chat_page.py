@@ -38,9 +38,25 @@ class PageWatch:
             self.problems.append(f"request outside the origin: {request.url}")
 
 
+# Every class change of a tool call, as "old -> new": shows a call was on screen while it
+# ran (pending) and only then got its outcome, however fast the offline agent is.
+TOOL_STATES = """
+window.toolStates = [];
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.target.classList.contains("tool")) {
+      window.toolStates.push(`${r.oldValue} -> ${r.target.className}`);
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ["class"]});
+"""
+
+
 async def _open(browser: Browser, system: System, width: int = 1280) -> tuple[Page, PageWatch]:
     context = await browser.new_context(viewport={"width": width, "height": 860})
     page = await context.new_page()
+    await page.add_init_script(TOOL_STATES)
     return page, PageWatch(page, system.base_url)
 
 
@@ -74,6 +90,7 @@ async def test_a_turn_streams_shows_its_tool_call_and_task_and_survives_reload(
     await expect(tool.locator(".tool-mark")).to_have_text("✓")
     await expect(answer.locator(".message-text")).to_have_text(re.compile(r"added.*buy milk", re.I))
     await expect(answer).not_to_have_class(re.compile("streaming"))
+    assert await page.evaluate("window.toolStates") == ["tool pending -> tool ok"]
     await expect(page.locator(".task-title")).to_have_text([MILK])
     await expect(page.locator(".conversation")).to_have_count(1)
     await expect(page.locator(".conversation[aria-current='true']")).to_contain_text(MILK)
