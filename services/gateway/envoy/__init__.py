@@ -71,6 +71,7 @@ def render(
     descriptor_file: Path = DESCRIPTOR,
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS,
     strict: bool = True,
+    unary_timeout_seconds: float = 60.0,
 ) -> str:
     """A local bootstrap on 127.0.0.1 for any descriptor set (cluster name -> port)."""
     target = Target(
@@ -81,6 +82,7 @@ def render(
         upstreams={name: Endpoint("127.0.0.1", port) for name, port in upstreams.items()},
         cors_origins=tuple(cors_origins),
         health=_LOCAL_HEALTH,
+        unary_timeout_seconds=unary_timeout_seconds,
     )
     return render_target(target, descriptor_file=descriptor_file, strict=strict)
 

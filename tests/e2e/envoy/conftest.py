@@ -7,17 +7,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+from google.protobuf import descriptor_pb2
 from sqlalchemy.engine import make_url
 
 from services.chat import app as chat_app
-from services.gateway.envoy import render_local
+from services.gateway.envoy import DESCRIPTOR, render_local
 from services.servicekit.config import ChatSettings, JwtSettings, LlmSettings, ServerSettings
 from tests.conftest import TEST_JWT_SECRET
 from tests.envoy_harness import RunningEnvoy, start_envoy
+from tests.gateway_protos.backends import Backends, Recorder, start_backends
+from tests.gateway_protos.build import HERE as PROBE_PROTOS
+from tests.gateway_protos.build import request_for
 from tests.integration.tasks.conftest import RunningTasks, start_tasks
 
 ALLOWED_ORIGIN = "http://localhost:3000"
@@ -79,6 +84,34 @@ async def stack(envoy_database: str, session_jwt: JwtSettings) -> AsyncIterator[
     finally:
         await chat.stop(0)
         await tasks.app.stop(0)
+
+
+@pytest.fixture(scope="session")
+async def envoy_backends() -> AsyncIterator[Backends]:
+    """The gateway tests' recording servicers (TaskService, ChatService, ProbeService)."""
+    started = await start_backends()
+    yield started
+    await started.server.stop(None)
+
+
+@pytest.fixture
+def envoy_recorder(envoy_backends: Backends) -> Recorder:
+    envoy_backends.recorder.reset()
+    return envoy_backends.recorder
+
+
+@pytest.fixture(scope="session")
+def probe_descriptor_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Our descriptor set plus the gateway tests' probe.proto and its imports, in one file."""
+    merged = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTOR.read_bytes())
+    names = {f.name for f in merged.file}
+    for file in request_for(PROBE_PROTOS, ["gwtest/v1/probe.proto"]).proto_file:
+        if file.name not in names:
+            merged.file.append(file)
+            names.add(file.name)
+    path = tmp_path_factory.mktemp("envoy") / "probe.binpb"
+    path.write_bytes(merged.SerializeToString())
+    return path
 
 
 @pytest.fixture

@@ -10,65 +10,38 @@ expectation, with the parts in `OBSERVED` replaced by what Envoy does.
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from google.protobuf import descriptor_pb2, json_format
+from google.protobuf import json_format
 
-from services.gateway.envoy import DESCRIPTOR, render
+from services.gateway.envoy import render
 from tests.conformance.table import ANY, NO_BODY, Row
 from tests.conformance.test_conformance import ROWS
 from tests.e2e.envoy.conformance_observed import KEEP, OBSERVED, SAME_WITH_OUR_CONFIG, Observed
 from tests.envoy_harness import RunningEnvoy, start_envoy
-from tests.gateway_protos.backends import Backends, Recorder, start_backends
-from tests.gateway_protos.build import HERE, request_for
+from tests.gateway_protos.backends import Backends, Recorder
 
 ROW_IDS = [str(p.id) for p in ROWS]
 
 
-def _descriptor_set(directory: Path) -> Path:
-    """Our descriptor set plus probe.proto and its imports, in one file."""
-    merged = descriptor_pb2.FileDescriptorSet.FromString(DESCRIPTOR.read_bytes())
-    names = {f.name for f in merged.file}
-    for file in request_for(HERE, ["gwtest/v1/probe.proto"]).proto_file:
-        if file.name not in names:
-            merged.file.append(file)
-            names.add(file.name)
-    path = directory / "conformance.binpb"
-    path.write_bytes(merged.SerializeToString())
-    return path
-
-
 @pytest.fixture(scope="module")
-async def envoy_backends() -> AsyncIterator[Backends]:
-    started = await start_backends()
-    yield started
-    await started.server.stop(None)
-
-
-@pytest.fixture(scope="module")
-async def conformance_envoy(envoy_backends: Backends) -> AsyncIterator[RunningEnvoy]:
+async def conformance_envoy(
+    envoy_backends: Backends, probe_descriptor_set: Path
+) -> AsyncIterator[RunningEnvoy]:
     port = int(envoy_backends.target.rsplit(":", 1)[1])
-    with tempfile.TemporaryDirectory(prefix="envoy-conformance-") as directory:
-        config = render(
-            {"tasks": port, "chat": port, "gwtest": port},
-            0,
-            0,
-            descriptor_file=_descriptor_set(Path(directory)),
-            strict=False,
-        )
-        async with start_envoy(config) as envoy:
-            yield envoy
-
-
-@pytest.fixture
-def envoy_recorder(envoy_backends: Backends) -> Recorder:
-    envoy_backends.recorder.reset()
-    return envoy_backends.recorder
+    config = render(
+        {"tasks": port, "chat": port, "gwtest": port},
+        0,
+        0,
+        descriptor_file=probe_descriptor_set,
+        strict=False,
+    )
+    async with start_envoy(config) as envoy:
+        yield envoy
 
 
 def _as_dict(request: Any) -> Any:
