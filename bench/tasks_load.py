@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bench.tasks_load",
         description="TaskService over gRPC vs a raw asyncpg loop running the same SQL.",
     )
-    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per cell")
+    parser.add_argument("--duration", type=float, default=4.0, help="measured seconds per cell")
     parser.add_argument("--warmup", type=float, default=1.0, help="discarded seconds per cell")
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated, e.g. 1,16,64")
     parser.add_argument(
