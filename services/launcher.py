@@ -124,7 +124,11 @@ def _banner(settings: Settings, ports: dict[str, int], elapsed: float) -> str:
         lines.append(f"  ChatService  grpc://{host}:{ports['chat']}")
     if "gateway" in ports:
         base = f"http://{host}:{ports['gateway']}"
-        lines += [f"  REST gateway {base}  (OpenAPI: {base}/openapi.json, chat page: {base}/chat)"]
+        lines += [
+            f"  REST gateway {base}  (OpenAPI: {base}/openapi.json)",
+            # The token rides in the fragment, which the browser never sends to the server.
+            f"  chat page    {base}/chat#token={token}",
+        ]
     if "mcp" in ports:
         lines.append(
             f"  MCP server   http://{host}:{ports['mcp']}/mcp  (task tools for any MCP client, "
