@@ -8,7 +8,7 @@ from services.gateway.envoy.descriptor import TranscodedService
 from services.gateway.envoy.target import BUFFER_FILTER, LUA_FILTER, Node, Target, seconds, typed
 
 _NO_CLUSTER_HEADER = "x-todochat-no-such-cluster"
-_STREAMING_TIMEOUT = "0s"
+_STREAMING_TIMEOUT = 0.0
 EXPOSED_HEADERS = (
     "grpc-status",
     "grpc-message",
@@ -48,22 +48,32 @@ _RETRY = {
 }
 
 
-def _grpc_route(name: str, match: Node, cluster: str, timeout: str) -> Node:
-    return {
+def _grpc_route(name: str, match: Node, cluster: str, timeout: float) -> Node:
+    route: Node = {
         "name": name,
         "match": match,
-        "route": {"cluster": cluster, "timeout": timeout, "retry_policy": _RETRY},
+        "route": {"cluster": cluster, "timeout": seconds(timeout), "retry_policy": _RETRY},
         # A native gRPC call matches here before any filter runs, so the body limit
         # (meant for REST bodies, which match the catch-all first) leaves it alone.
         "typed_per_filter_config": {
             BUFFER_FILTER: typed("filters.http.buffer.v3.BufferPerRoute", disabled=True)
         },
     }
+    if timeout > 0:
+        # The gateway gives every call a deadline; Envoy forwards a client's Grpc-Timeout
+        # but invents none, so a call without one would run unbounded on the service.
+        route["request_headers_to_add"] = [
+            {
+                "header": {"key": "grpc-timeout", "value": f"{round(timeout * 1000)}m"},
+                "append_action": "ADD_IF_ABSENT",
+            }
+        ]
+    return route
 
 
 def routes(services: Sequence[TranscodedService], target: Target) -> list[Node]:
     found: list[Node] = []
-    unary = seconds(target.unary_timeout_seconds)
+    unary = target.unary_timeout_seconds
     for service in services:
         for unwrap in service.unwraps:
             path = service.method_path(unwrap.method)

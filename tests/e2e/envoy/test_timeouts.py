@@ -1,5 +1,6 @@
-"""Server streaming through Envoy: the stream route has no response timeout, and a
-client that goes away cancels the call on the service."""
+"""Timeouts through Envoy: unary calls carry a deadline to the service (the client's
+Grpc-Timeout, else the route's), the stream route has none, and a client that goes
+away cancels the call on the service."""
 
 from __future__ import annotations
 
@@ -60,3 +61,25 @@ async def test_a_stream_outlives_the_unary_timeout_and_a_disconnect_cancels_it(
     started = time.monotonic()
     await asyncio.wait_for(envoy_recorder.cancelled.wait(), 10)
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(
+    ("headers", "deadline"),
+    [
+        pytest.param({}, UNARY_TIMEOUT_SECONDS, id="route-default"),
+        pytest.param({"grpc-timeout": "300m"}, 0.3, id="client-grpc-timeout"),
+    ],
+)
+async def test_unary_calls_reach_the_service_with_a_deadline(
+    short_timeout_envoy: RunningEnvoy,
+    envoy_recorder: Recorder,
+    headers: dict[str, str],
+    deadline: float,
+) -> None:
+    async with httpx.AsyncClient(base_url=short_timeout_envoy.base_url, timeout=10) as client:
+        response = await client.get("/v1/probes/abc", headers=headers)
+
+    assert response.status_code == 200
+    [call] = envoy_recorder.calls
+    assert call.time_remaining is not None
+    assert deadline - 0.25 < call.time_remaining <= deadline
