@@ -6,7 +6,8 @@ Three short transactions around the model, never one held open across it:
   3. finish: the assistant message with its tool-call records, and the turn marked done.
 A turn that fails after (1) keeps the user's message and is marked failed, so a retry with
 the same request_id resumes it (without storing the message again) and its tool calls
-reuse the first attempt's idempotency keys.
+reuse the first attempt's idempotency keys. The rate limit is counted in (1) before the
+message is stored, so a refused turn leaves nothing behind and is not counted.
 """
 
 from __future__ import annotations
