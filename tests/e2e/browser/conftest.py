@@ -48,8 +48,17 @@ class System:
 
 
 @pytest.fixture
+def chat_rate_limit() -> int:
+    """Turns per user per minute; 0 is unlimited. A test parametrizes it to hit the limit."""
+    return 0
+
+
+@pytest.fixture
 async def system(
-    postgres_url: str, jwt_settings: JwtSettings, token_for: Callable[[str], str]
+    postgres_url: str,
+    jwt_settings: JwtSettings,
+    token_for: Callable[[str], str],
+    chat_rate_limit: int,
 ) -> AsyncIterator[System]:
     tasks = await start_tasks(postgres_url, jwt_settings)
     chat_settings = ChatSettings(
@@ -57,7 +66,7 @@ async def system(
         database_url=postgres_url,
         tasks_target=tasks.target,
         llm=LlmSettings(provider="offline", timeout_seconds=10),
-        rate_limit_per_minute=0,
+        rate_limit_per_minute=chat_rate_limit,
     )
     await chat_app.migrate(chat_settings)
     chat = chat_app.build(chat_settings, jwt_settings)

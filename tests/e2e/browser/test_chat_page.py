@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, Request, expect
 
 from services.servicekit.auth import issue_token
@@ -143,3 +144,23 @@ async def test_a_refused_token_asks_for_another(
     await expect(page.locator("#token-panel")).to_be_hidden()
     await expect(page.locator("#who")).to_have_text(f"Signed in as {user_id}")
     assert watch.problems == []
+
+
+@pytest.mark.parametrize("chat_rate_limit", [1])
+async def test_a_rate_limited_turn_says_when_to_retry(
+    browser: Browser, system: System, user_id: str
+) -> None:
+    page, watch = await _open(browser, system)
+    await page.goto(f"{system.base_url}/chat#token={system.token_for(user_id)}")
+    composer = page.get_by_role("textbox", name="Message")
+    await composer.fill("add buy milk")
+    await composer.press("Enter")
+    await expect(page.locator(".task-title")).to_have_text([MILK])
+    await expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+    await composer.fill("add water the plants")
+    await composer.press("Enter")
+    problem = page.locator(".message.assistant").last.locator(".message-error")
+    await expect(problem).to_have_text(re.compile(r"^Too many requests: .+ Try again in \d+ s\.$"))
+    await expect(page.locator(".task-title")).to_have_text([MILK])
+    assert [p for p in watch.problems if "429" not in p] == []

@@ -45,6 +45,8 @@ service NotExposed { rpc Ping(Req) returns (Item); }
 """
 _DISAGREE = """rpc Both(Req) returns (Page) { option (google.api.http) = {
     get: "/both" response_body: "items" additional_bindings {get: "/both2"}}; }"""
+_STREAMED = """rpc Pages(Req) returns (stream Page) { option (google.api.http) = {
+    get: "/pages" response_body: "items"}; }"""
 
 
 def _files(tmp_path: Path, extra: str = "") -> list[descriptor_pb2.FileDescriptorProto]:
@@ -86,13 +88,22 @@ def test_services_routes_and_unwraps_come_from_the_descriptor(tmp_path: Path) ->
     ], "HttpBody's response_body is Envoy's own; no unwrap"
 
 
-def test_strict_rendering_refuses_what_envoy_cannot_answer(tmp_path: Path) -> None:
-    files = _files(tmp_path, _DISAGREE)
+@pytest.mark.parametrize(
+    ("rpc", "method", "reason"),
+    [
+        pytest.param(_DISAGREE, "Both", "bindings disagree", id="bindings-disagree"),
+        pytest.param(_STREAMED, "Pages", "response_body on a stream", id="stream"),
+    ],
+)
+def test_strict_rendering_refuses_what_envoy_cannot_answer(
+    tmp_path: Path, rpc: str, method: str, reason: str
+) -> None:
+    files = _files(tmp_path, rpc)
 
-    with pytest.raises(ValueError, match=r"ShopService\.Both: bindings disagree"):
+    with pytest.raises(ValueError, match=rf"ShopService\.{method}: {reason}"):
         descriptor.transcoded_services(files)
     [lenient] = descriptor.transcoded_services(files, strict=False)
-    assert "Both" not in [u.method for u in lenient.unwraps]
+    assert method not in [u.method for u in lenient.unwraps]
 
 
 def test_envoy_copy_drops_response_body_but_keeps_httpbody(tmp_path: Path) -> None:
