@@ -20,9 +20,9 @@ DEFAULT_CORS_ORIGINS = ("http://localhost:3000",)
 # Kubernetes: the descriptor comes from the ConfigMap mounted here (deploy/envoy/
 # kustomization.yaml), and each cluster is the headless Service of the same name.
 K8S_DESCRIPTOR_PATH = "/etc/envoy/todochat.binpb"
-K8S_UPSTREAMS: Mapping[str, Endpoint] = {
-    "chat": Endpoint("chat", 50051),
-    "tasks": Endpoint("tasks", 50052),
+K8S_UPSTREAMS: Mapping[str, tuple[Endpoint, ...]] = {
+    "chat": (Endpoint("chat", 50051),),
+    "tasks": (Endpoint("tasks", 50052),),
 }
 K8S_LISTEN = Endpoint("0.0.0.0", 8080)  # noqa: S104 - a pod listens on its own IP
 K8S_ADMIN = Endpoint("127.0.0.1", 9901)
@@ -63,8 +63,12 @@ def envoy_descriptor_set(descriptor_file: Path = DESCRIPTOR) -> bytes:
     return descriptor.for_envoy(descriptor_file.read_bytes()).data
 
 
+def _ports(ports: int | Sequence[int]) -> tuple[int, ...]:
+    return (ports,) if isinstance(ports, int) else tuple(ports)
+
+
 def render(
-    upstreams: Mapping[str, int],
+    upstreams: Mapping[str, int | Sequence[int]],
     listen_port: int,
     admin_port: int,
     *,
@@ -73,13 +77,17 @@ def render(
     strict: bool = True,
     unary_timeout_seconds: float = 60.0,
 ) -> str:
-    """A local bootstrap on 127.0.0.1 for any descriptor set (cluster name -> port)."""
+    """A local bootstrap on 127.0.0.1 for any descriptor set (cluster name -> its port,
+    or the ports of several replicas, balanced round robin)."""
     target = Target(
         listen=Endpoint("127.0.0.1", listen_port),
         admin=Endpoint("127.0.0.1", admin_port),
         # Inline: a local run needs no second file, and the config is self-contained.
         descriptor_path=None,
-        upstreams={name: Endpoint("127.0.0.1", port) for name, port in upstreams.items()},
+        upstreams={
+            name: tuple(Endpoint("127.0.0.1", port) for port in _ports(ports))
+            for name, ports in upstreams.items()
+        },
         cors_origins=tuple(cors_origins),
         health=_LOCAL_HEALTH,
         unary_timeout_seconds=unary_timeout_seconds,
@@ -88,15 +96,16 @@ def render(
 
 
 def render_local(
-    tasks_port: int,
-    chat_port: int,
+    tasks_port: int | Sequence[int],
+    chat_port: int | Sequence[int],
     listen_port: int,
     admin_port: int,
     *,
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS,
     descriptor_file: Path = DESCRIPTOR,
 ) -> str:
-    """Envoy on 127.0.0.1:`listen_port` in front of TaskService and ChatService on this host."""
+    """Envoy on 127.0.0.1:`listen_port` in front of TaskService and ChatService on this host
+    (a port each, or several replicas' ports each)."""
     return render(
         {"tasks": tasks_port, "chat": chat_port},
         listen_port,

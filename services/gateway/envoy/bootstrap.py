@@ -163,9 +163,14 @@ def _connection_manager(descriptor: EnvoyDescriptor, target: Target) -> Node:
     return manager
 
 
+def _lb_endpoint(endpoint: Endpoint) -> Node:
+    address = {"socket_address": {"address": endpoint.host, "port_value": endpoint.port}}
+    return {"endpoint": {"address": address}}
+
+
 def _cluster(name: str, services: Sequence[TranscodedService], target: Target) -> Node:
-    endpoint = target.upstreams.get(name)
-    if endpoint is None:
+    endpoints = target.upstreams.get(name)
+    if not endpoints:
         raise ValueError(f"no upstream address for cluster {name!r} (services: {services})")
     health = target.health
     return {
@@ -183,22 +188,7 @@ def _cluster(name: str, services: Sequence[TranscodedService], target: Target) -
         },
         "load_assignment": {
             "cluster_name": name,
-            "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {
-                                    "socket_address": {
-                                        "address": endpoint.host,
-                                        "port_value": endpoint.port,
-                                    }
-                                }
-                            }
-                        }
-                    ]
-                }
-            ],
+            "endpoints": [{"lb_endpoints": [_lb_endpoint(e) for e in endpoints]}],
         },
         "health_checks": [
             {

@@ -35,8 +35,9 @@ class Target:
     admin: Endpoint
     # Where Envoy reads the descriptor set (a ConfigMap mount); None puts it inline.
     descriptor_path: str | None
-    # Cluster name (from the package, see descriptor.py) -> where its pods answer.
-    upstreams: Mapping[str, Endpoint]
+    # Cluster name (from the package, see descriptor.py) -> where its pods answer: one
+    # name that resolves to every pod, or several fixed addresses (a local fleet).
+    upstreams: Mapping[str, tuple[Endpoint, ...]]
     cors_origins: tuple[str, ...]
     health: HealthChecking
     unary_timeout_seconds: float = 60.0

@@ -195,6 +195,26 @@ def test_local_config_has_the_agreed_shape() -> None:
     assert check["grpc_health_check"] == {"service_name": "todochat.tasks.v1.TaskService"}
 
 
+def test_local_config_balances_over_every_replica_port() -> None:
+    document = _rendered(render_local((50052, 50062), 50051, 8081, 9901))
+
+    addresses = {
+        c["name"]: [
+            e["endpoint"]["address"]["socket_address"]
+            for group in c["load_assignment"]["endpoints"]
+            for e in group["lb_endpoints"]
+        ]
+        for c in document["static_resources"]["clusters"]
+    }
+    assert addresses == {
+        "chat": [{"address": "127.0.0.1", "port_value": 50051}],
+        "tasks": [
+            {"address": "127.0.0.1", "port_value": 50052},
+            {"address": "127.0.0.1", "port_value": 50062},
+        ],
+    }
+
+
 def test_kubernetes_config_uses_service_names_and_the_configmap_path() -> None:
     document = _rendered(render_kubernetes())
 
