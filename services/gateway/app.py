@@ -26,6 +26,8 @@ from services.mcp import app as mcp_app
 from services.mcp.asgi import MCP_PATH
 from services.servicekit.asgi_server import SignalAwareServer
 from services.servicekit.config import GatewaySettings, JwtSettings, McpSettings
+from services.servicekit.metrics import Metrics
+from services.servicekit.tracing import Tracing
 
 _log = logging.getLogger("todochat.gateway")
 
@@ -62,7 +64,13 @@ def options_from(settings: GatewaySettings) -> GatewayOptions:
     )
 
 
-def build(settings: GatewaySettings, options: GatewayOptions | None = None) -> GatewayApp:
+def build(
+    settings: GatewaySettings,
+    options: GatewayOptions | None = None,
+    *,
+    metrics: Metrics | None = None,
+    tracing: Tracing | None = None,
+) -> GatewayApp:
     """The ASGI app, with one round_robin channel per distinct target."""
     by_target: dict[str, list[str]] = {}
     for target, services in (
@@ -75,7 +83,13 @@ def build(settings: GatewaySettings, options: GatewayOptions | None = None) -> G
         for target, services in by_target.items()
     ]
     routes = [*tasks_service_routes.ROUTES, *chat_service_routes.ROUTES]
-    return GatewayApp(routes, backends, options or options_from(settings))
+    return GatewayApp(
+        routes,
+        backends,
+        options or options_from(settings),
+        metrics=metrics,
+        tracing=tracing or Tracing.for_otlp("todochat-gateway", settings.otlp_endpoint),
+    )
 
 
 def with_mcp(gateway: GatewayApp, settings: GatewaySettings, jwt: JwtSettings) -> MountingGateway:
@@ -92,7 +106,13 @@ def with_mcp(gateway: GatewayApp, settings: GatewaySettings, jwt: JwtSettings) -
 async def serve(settings: GatewaySettings, jwt: JwtSettings | None = None) -> None:
     """Serves until SIGTERM/SIGINT, then drains in-flight requests and closes the channels.
     With `jwt` (how the MCP endpoint verifies tokens), `/mcp` serves the task tools too."""
-    gateway = build(settings)
+    metrics = Metrics("gateway")
+    gateway = build(settings, metrics=metrics)
+    metrics_server = (
+        metrics.serve(settings.host, settings.metrics_port)
+        if settings.metrics_port is not None
+        else None
+    )
     app: GatewayApp | MountingGateway = (
         with_mcp(gateway, settings, jwt) if jwt is not None else gateway
     )
@@ -112,4 +132,6 @@ async def serve(settings: GatewaySettings, jwt: JwtSettings | None = None) -> No
         await server.serve()
     finally:
         await app.aclose()
+        if metrics_server is not None:
+            metrics_server.stop()
         _log.info("gateway stopped")

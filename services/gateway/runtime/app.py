@@ -23,6 +23,8 @@ from services.gateway.runtime.options import Backend, GatewayOptions
 from services.gateway.runtime.route import Route
 from services.gateway.runtime.stream import Receive, Send
 from services.gateway.static.assets import ChatPage
+from services.servicekit.metrics import Metrics
+from services.servicekit.tracing import Tracing
 
 _log = logging.getLogger("todochat.gateway")
 _SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -43,12 +45,20 @@ class GatewayApp:
     """ASGI entry point. `aclose()` (or lifespan shutdown) closes the backend channels."""
 
     def __init__(
-        self, routes: Iterable[Route], backends: Iterable[Backend], options: GatewayOptions
+        self,
+        routes: Iterable[Route],
+        backends: Iterable[Backend],
+        options: GatewayOptions,
+        *,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.options = options
         self.backends = tuple(backends)
+        self.metrics = metrics
+        self.tracing = tracing or Tracing.disabled("todochat-gateway")
         channels = {s: b.channel for b in self.backends for s in b.services}
-        self.mux = ServeMux(routes, channels, options)
+        self.mux = ServeMux(routes, channels, options, metrics=metrics, tracing=self.tracing)
         self._openapi: bytes | None = None
         if options.openapi_path is not None:
             try:
@@ -89,6 +99,7 @@ class GatewayApp:
         self._closed = True
         for backend in self.backends:
             await backend.channel.close()
+        self.tracing.shutdown()
 
     async def health(self) -> tuple[bool, dict[str, str]]:
         """grpc.health.v1 Check for every service on every backend, concurrently."""

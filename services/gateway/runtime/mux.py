@@ -36,6 +36,8 @@ from services.gateway.runtime.stream import (
     forward_stream,
     stream_content_type,
 )
+from services.servicekit.metrics import Metrics
+from services.servicekit.tracing import Tracing
 
 _log = logging.getLogger("todochat.gateway")
 _FORM = "application/x-www-form-urlencoded"
@@ -109,7 +111,12 @@ class ServeMux:
         routes: Iterable[Route],
         channels: Mapping[str, grpc.aio.Channel],
         options: GatewayOptions,
+        *,
+        metrics: Metrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        self._metrics = metrics
+        self._tracing = tracing or Tracing.disabled("todochat-gateway")
         self._routes = list(routes)
         self._router = Router(self._routes)
         self._options = options
@@ -136,6 +143,16 @@ class ServeMux:
         return list(self._routes)
 
     async def __call__(self, scope: Mapping[str, Any], receive: Receive, raw_send: Send) -> None:
+        if not self._tracing.enabled:
+            await self._serve(scope, receive, raw_send)
+            return
+        carrier = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        parent = self._tracing.extract(carrier)
+        with self._tracing.server_span(f"{scope['method']} {scope['path']}", parent):
+            # The span is current here, so _invoke's outgoing metadata carries its traceparent.
+            await self._serve(scope, receive, raw_send)
+
+    async def _serve(self, scope: Mapping[str, Any], receive: Receive, raw_send: Send) -> None:
         began = time.perf_counter()
         headers = IncomingHeaders(scope["headers"], scope.get("client"))
         base = [(b"x-request-id", headers.request_id.encode())]
@@ -165,6 +182,11 @@ class ServeMux:
             if not started:  # once the status line is out, nothing more can be said
                 internal = GatewayError(code_pb2.INTERNAL, "internal error")
                 status, grpc_code = await self._fail(send, internal, headers, base)
+        elapsed = time.perf_counter() - began
+        template = route.template.source if route else "unmatched"
+        if self._metrics is not None:
+            self._metrics.http_requests.labels(template, scope["method"], str(status)).inc()
+            self._metrics.http_latency.labels(template, scope["method"]).observe(elapsed)
         _log.info(
             "http request",
             extra={
@@ -173,7 +195,7 @@ class ServeMux:
                 "rpc": route.grpc_path if route else None,
                 "status": status,
                 "grpc_code": grpc_code,
-                "duration_ms": round((time.perf_counter() - began) * 1000, 2),
+                "duration_ms": round(elapsed * 1000, 2),
                 "request_id": headers.request_id,
             },
         )
@@ -281,7 +303,10 @@ class ServeMux:
             request = self._build(scope, match, body, form)
         default = self._options.default_timeout_seconds
         timeout = default if headers.timeout is None else min(headers.timeout, default)
-        call = self._calls[route.grpc_path](request, metadata=headers.metadata, timeout=timeout)
+        metadata = headers.metadata
+        if self._tracing.enabled:
+            metadata = [*metadata, *self._tracing.outgoing_metadata()]
+        call = self._calls[route.grpc_path](request, metadata=metadata, timeout=timeout)
         if route.server_streaming:
             framer = Framer(
                 self._marshaler, stream_content_type(headers.accept), route.response_body
