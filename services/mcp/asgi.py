@@ -76,7 +76,8 @@ class McpApp:
         except Unauthenticated as exc:
             if exc.reason == "TOKEN_MISSING":
                 # RFC 6750 §3.1: no error code when the client sent no credentials at all.
-                challenge, body = _REALM, {"error_description": exc.message}
+                challenge = _REALM
+                body = {"error_description": "send the header 'Authorization: Bearer <token>'"}
             else:
                 description = exc.message.replace('"', "'")
                 challenge = f'{_REALM}, error="invalid_token", error_description="{description}"'
