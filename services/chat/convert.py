@@ -198,4 +198,5 @@ def chat_response(answer: ChatAnswer) -> pb.ChatResponse:
         content=answer.content,
         created_at=_timestamp(answer.created_at),
         tool_calls=[tool_call_to_proto(c) for c in answer.tool_calls],
+        request_id=answer.request_id,
     )

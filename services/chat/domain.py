@@ -89,6 +89,7 @@ class ChatAnswer:
     content: str
     created_at: datetime
     tool_calls: tuple[ToolCallRecord, ...]
+    request_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ def _encode_answer(answer: ChatAnswer) -> dict[str, Any]:
         "content": answer.content,
         "created_at": answer.created_at.isoformat(),
         "tool_calls": encode_tool_calls(answer.tool_calls),
+        "request_id": answer.request_id,
     }
 
 
@@ -34,6 +35,7 @@ def _decode_answer(data: dict[str, Any]) -> ChatAnswer:
         content=data["content"],
         created_at=datetime.fromisoformat(data["created_at"]),
         tool_calls=decode_tool_calls(data["tool_calls"]),
+        request_id=data.get("request_id", ""),
     )
 
 

@@ -260,6 +260,7 @@ async def _answer(
             content=message.content,
             created_at=now,
             tool_calls=result.tool_calls,
+            request_id=request_id,
         )
         await turn_repository.finish_turn(session, user_id, request_id, answer, now)
     return answer

@@ -36,6 +36,15 @@ async def test_everyday_conversation(chat_env: ChatEnv, user_id: str) -> None:
             assert [c.name for c in first.tool_calls] == ["add_task", "add_task"]
             assert all(c.ok for c in first.tool_calls)
             assert "milk" in first.content.lower() and "plumber" in first.content.lower()
+            assert first.request_id.startswith("auto-"), "the server names the turn it keyed"
+            again = await stub.Chat(
+                pb.ChatRequest(
+                    content="add buy milk and call the plumber", request_id=first.request_id
+                ),
+                metadata=md,
+                timeout=20,
+            )
+            assert again == first, "retrying with the echoed key returns the stored answer"
 
             listed = await say("what's still open?", conversation)
             assert [c.name for c in listed.tool_calls] == ["list_tasks"]

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from todochat.chat.v1 import resources_pb2 as todochat_dot_chat_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#todochat/chat/v1/chat_service.proto\x12\x10todochat.chat.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a todochat/chat/v1/resources.proto\"\x8b\x01\n\x0b\x43hatRequest\x12\x15\n\x07\x63ontent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x0f\x63onversation_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63ontext\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07user_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xba\x01\n\x0c\x43hatResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ntool_calls\x18\x06 \x03(\x0b\x32\x1a.todochat.chat.v1.ToolCall\"\x91\x01\n\x11StreamChatRequest\x12\x15\n\x07\x63ontent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x0f\x63onversation_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63ontext\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07user_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xf3\x01\n\x12StreamChatResponse\x12\x36\n\ttool_call\x18\x01 \x01(\x0b\x32!.todochat.chat.v1.ToolCallStartedH\x00\x12\x39\n\x0btool_result\x18\x02 \x01(\x0b\x32\".todochat.chat.v1.ToolCallFinishedH\x00\x12\x31\n\ntext_delta\x18\x03 \x01(\x0b\x32\x1b.todochat.chat.v1.TextDeltaH\x00\x12.\n\x04\x64one\x18\x04 \x01(\x0b\x32\x1e.todochat.chat.v1.ChatResponseH\x00\x42\x07\n\x05\x65vent\"F\n\x0fToolCallStarted\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"P\n\x10ToolCallFinished\x12\r\n\x05index\x18\x01 \x01(\x05\x12-\n\ttool_call\x18\x02 \x01(\x0b\x32\x1a.todochat.chat.v1.ToolCall\"\x19\n\tTextDelta\x12\x0c\n\x04text\x18\x01 \x01(\t\"x\n\x18ListConversationsRequest\x12\x13\n\x05limit\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x14\n\x06offset\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"k\n\x19ListConversationsResponse\x12\x35\n\rconversations\x18\x01 \x03(\x0b\x32\x1e.todochat.chat.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x16GetConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xd8\x01\n\x17GetConversationResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08messages\x18\x05 \x03(\x0b\x32\x19.todochat.chat.v1.Message\x12\x15\n\rmessage_count\x18\x06 \x01(\x05\"\x92\x01\n\x13ListMessagesRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05limit\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x14\n\x06offset\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\\\n\x14ListMessagesResponse\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.todochat.chat.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\":\n\x19\x44\x65leteConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x1c\n\x1a\x44\x65leteConversationResponse2\xee\x06\n\x0b\x43hatService\x12u\n\x04\x43hat\x12\x1d.todochat.chat.v1.ChatRequest\x1a\x1e.todochat.chat.v1.ChatResponse\".\x82\xd3\xe4\x93\x02(\"\t/api/chat:\x01*Z\x18\"\x13/api/{user_id}/chat:\x01*\x12v\n\nStreamChat\x12#.todochat.chat.v1.StreamChatRequest\x1a$.todochat.chat.v1.StreamChatResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/chat:stream:\x01*0\x01\x12\x97\x01\n\x11ListConversations\x12*.todochat.chat.v1.ListConversationsRequest\x1a+.todochat.chat.v1.ListConversationsResponse\")\x82\xd3\xe4\x93\x02#\x12\x12/api/conversationsb\rconversations\x12\x94\x01\n\x0fGetConversation\x12(.todochat.chat.v1.GetConversationRequest\x1a).todochat.chat.v1.GetConversationResponse\",\x82\xd3\xe4\x93\x02&\x12$/api/conversations/{conversation_id}\x12\x9e\x01\n\x0cListMessages\x12%.todochat.chat.v1.ListMessagesRequest\x1a&.todochat.chat.v1.ListMessagesResponse\"?\x82\xd3\xe4\x93\x02\x39\x12-/api/conversations/{conversation_id}/messagesb\x08messages\x12\x9d\x01\n\x12\x44\x65leteConversation\x12+.todochat.chat.v1.DeleteConversationRequest\x1a,.todochat.chat.v1.DeleteConversationResponse\",\x82\xd3\xe4\x93\x02&*$/api/conversations/{conversation_id}b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#todochat/chat/v1/chat_service.proto\x12\x10todochat.chat.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a todochat/chat/v1/resources.proto\"\x8b\x01\n\x0b\x43hatRequest\x12\x15\n\x07\x63ontent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x0f\x63onversation_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63ontext\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07user_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xce\x01\n\x0c\x43hatResponse\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ntool_calls\x18\x06 \x03(\x0b\x32\x1a.todochat.chat.v1.ToolCall\x12\x12\n\nrequest_id\x18\x07 \x01(\t\"\x91\x01\n\x11StreamChatRequest\x12\x15\n\x07\x63ontent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1d\n\x0f\x63onversation_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07\x63ontext\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x18\n\nrequest_id\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07user_id\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"\xf3\x01\n\x12StreamChatResponse\x12\x36\n\ttool_call\x18\x01 \x01(\x0b\x32!.todochat.chat.v1.ToolCallStartedH\x00\x12\x39\n\x0btool_result\x18\x02 \x01(\x0b\x32\".todochat.chat.v1.ToolCallFinishedH\x00\x12\x31\n\ntext_delta\x18\x03 \x01(\x0b\x32\x1b.todochat.chat.v1.TextDeltaH\x00\x12.\n\x04\x64one\x18\x04 \x01(\x0b\x32\x1e.todochat.chat.v1.ChatResponseH\x00\x42\x07\n\x05\x65vent\"F\n\x0fToolCallStarted\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x16\n\x0e\x61rguments_json\x18\x03 \x01(\t\"P\n\x10ToolCallFinished\x12\r\n\x05index\x18\x01 \x01(\x05\x12-\n\ttool_call\x18\x02 \x01(\x0b\x32\x1a.todochat.chat.v1.ToolCall\"\x19\n\tTextDelta\x12\x0c\n\x04text\x18\x01 \x01(\t\"x\n\x18ListConversationsRequest\x12\x13\n\x05limit\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x14\n\x06offset\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\"k\n\x19ListConversationsResponse\x12\x35\n\rconversations\x18\x01 \x03(\x0b\x32\x1e.todochat.chat.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"7\n\x16GetConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xd8\x01\n\x17GetConversationResponse\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08messages\x18\x05 \x03(\x0b\x32\x19.todochat.chat.v1.Message\x12\x15\n\rmessage_count\x18\x06 \x01(\x05\"\x92\x01\n\x13ListMessagesRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05limit\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x14\n\x06offset\x18\x05 \x01(\x05\x42\x04\xe2\x41\x01\x01\"\\\n\x14ListMessagesResponse\x12+\n\x08messages\x18\x01 \x03(\x0b\x32\x19.todochat.chat.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\":\n\x19\x44\x65leteConversationRequest\x12\x1d\n\x0f\x63onversation_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x1c\n\x1a\x44\x65leteConversationResponse2\xee\x06\n\x0b\x43hatService\x12u\n\x04\x43hat\x12\x1d.todochat.chat.v1.ChatRequest\x1a\x1e.todochat.chat.v1.ChatResponse\".\x82\xd3\xe4\x93\x02(\"\t/api/chat:\x01*Z\x18\"\x13/api/{user_id}/chat:\x01*\x12v\n\nStreamChat\x12#.todochat.chat.v1.StreamChatRequest\x1a$.todochat.chat.v1.StreamChatResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/api/chat:stream:\x01*0\x01\x12\x97\x01\n\x11ListConversations\x12*.todochat.chat.v1.ListConversationsRequest\x1a+.todochat.chat.v1.ListConversationsResponse\")\x82\xd3\xe4\x93\x02#\x12\x12/api/conversationsb\rconversations\x12\x94\x01\n\x0fGetConversation\x12(.todochat.chat.v1.GetConversationRequest\x1a).todochat.chat.v1.GetConversationResponse\",\x82\xd3\xe4\x93\x02&\x12$/api/conversations/{conversation_id}\x12\x9e\x01\n\x0cListMessages\x12%.todochat.chat.v1.ListMessagesRequest\x1a&.todochat.chat.v1.ListMessagesResponse\"?\x82\xd3\xe4\x93\x02\x39\x12-/api/conversations/{conversation_id}/messagesb\x08messages\x12\x9d\x01\n\x12\x44\x65leteConversation\x12+.todochat.chat.v1.DeleteConversationRequest\x1a,.todochat.chat.v1.DeleteConversationResponse\",\x82\xd3\xe4\x93\x02&*$/api/conversations/{conversation_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -92,33 +92,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHATREQUEST']._serialized_start=188
   _globals['_CHATREQUEST']._serialized_end=327
   _globals['_CHATRESPONSE']._serialized_start=330
-  _globals['_CHATRESPONSE']._serialized_end=516
-  _globals['_STREAMCHATREQUEST']._serialized_start=519
-  _globals['_STREAMCHATREQUEST']._serialized_end=664
-  _globals['_STREAMCHATRESPONSE']._serialized_start=667
-  _globals['_STREAMCHATRESPONSE']._serialized_end=910
-  _globals['_TOOLCALLSTARTED']._serialized_start=912
-  _globals['_TOOLCALLSTARTED']._serialized_end=982
-  _globals['_TOOLCALLFINISHED']._serialized_start=984
-  _globals['_TOOLCALLFINISHED']._serialized_end=1064
-  _globals['_TEXTDELTA']._serialized_start=1066
-  _globals['_TEXTDELTA']._serialized_end=1091
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1093
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1213
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1215
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1322
-  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1324
-  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1379
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=1382
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=1598
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=1601
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=1747
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1749
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1841
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1843
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1901
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1903
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1931
-  _globals['_CHATSERVICE']._serialized_start=1934
-  _globals['_CHATSERVICE']._serialized_end=2812
+  _globals['_CHATRESPONSE']._serialized_end=536
+  _globals['_STREAMCHATREQUEST']._serialized_start=539
+  _globals['_STREAMCHATREQUEST']._serialized_end=684
+  _globals['_STREAMCHATRESPONSE']._serialized_start=687
+  _globals['_STREAMCHATRESPONSE']._serialized_end=930
+  _globals['_TOOLCALLSTARTED']._serialized_start=932
+  _globals['_TOOLCALLSTARTED']._serialized_end=1002
+  _globals['_TOOLCALLFINISHED']._serialized_start=1004
+  _globals['_TOOLCALLFINISHED']._serialized_end=1084
+  _globals['_TEXTDELTA']._serialized_start=1086
+  _globals['_TEXTDELTA']._serialized_end=1111
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1113
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1233
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1235
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1342
+  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1344
+  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1399
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=1402
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=1618
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1621
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1767
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1769
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1861
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1863
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1921
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1923
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1951
+  _globals['_CHATSERVICE']._serialized_start=1954
+  _globals['_CHATSERVICE']._serialized_end=2832
 # @@protoc_insertion_point(module_scope)

@@ -74,6 +74,7 @@ class ChatResponse(_message.Message):
     CONTENT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     TOOL_CALLS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     """The conversation the turn belongs to."""
     message_id: _builtins.str
@@ -82,6 +83,10 @@ class ChatResponse(_message.Message):
     """Always `assistant`."""
     content: _builtins.str
     """TodoBot's answer."""
+    request_id: _builtins.str
+    """The turn's idempotency key: the `request_id` sent, or the one the server chose when
+    none was sent. Retrying with it returns this answer and repeats nothing.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """When the answer was stored."""
@@ -99,10 +104,11 @@ class ChatResponse(_message.Message):
         content: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         tool_calls: _abc.Iterable[_resources_pb2.ToolCall] | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "conversation_id", b"conversation_id", "created_at", b"created_at", "message_id", b"message_id", "role", b"role", "tool_calls", b"tool_calls"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "conversation_id", b"conversation_id", "created_at", b"created_at", "message_id", b"message_id", "request_id", b"request_id", "role", b"role", "tool_calls", b"tool_calls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

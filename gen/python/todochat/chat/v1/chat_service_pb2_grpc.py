@@ -85,7 +85,8 @@ class ChatServiceServicer:
         A repeated `request_id` returns the stored answer and does nothing again.
         Errors: INVALID_ARGUMENT (content, ids), NOT_FOUND (conversation),
         RESOURCE_EXHAUSTED with RetryInfo (rate limit or model quota), UNAVAILABLE (model or
-        TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured).
+        TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured),
+        ABORTED (reason TURN_IN_PROGRESS: a turn with this request_id is still running).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -44,7 +44,8 @@ class ChatServiceStub:
     A repeated `request_id` returns the stored answer and does nothing again.
     Errors: INVALID_ARGUMENT (content, ids), NOT_FOUND (conversation),
     RESOURCE_EXHAUSTED with RetryInfo (rate limit or model quota), UNAVAILABLE (model or
-    TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured).
+    TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured),
+    ABORTED (reason TURN_IN_PROGRESS: a turn with this request_id is still running).
     """
     StreamChat: _grpc.UnaryStreamMultiCallable[_chat_service_pb2.StreamChatRequest, _chat_service_pb2.StreamChatResponse]
     """Runs the same turn as Chat, streaming tool calls, tool results and text as they
@@ -79,7 +80,8 @@ class ChatServiceAsyncStub(ChatServiceStub):
     A repeated `request_id` returns the stored answer and does nothing again.
     Errors: INVALID_ARGUMENT (content, ids), NOT_FOUND (conversation),
     RESOURCE_EXHAUSTED with RetryInfo (rate limit or model quota), UNAVAILABLE (model or
-    TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured).
+    TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured),
+    ABORTED (reason TURN_IN_PROGRESS: a turn with this request_id is still running).
     """
     StreamChat: _aio.UnaryStreamMultiCallable[_chat_service_pb2.StreamChatRequest, _chat_service_pb2.StreamChatResponse]  # type: ignore[assignment]
     """Runs the same turn as Chat, streaming tool calls, tool results and text as they
@@ -117,7 +119,8 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         A repeated `request_id` returns the stored answer and does nothing again.
         Errors: INVALID_ARGUMENT (content, ids), NOT_FOUND (conversation),
         RESOURCE_EXHAUSTED with RetryInfo (rate limit or model quota), UNAVAILABLE (model or
-        TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured).
+        TaskService down), DEADLINE_EXCEEDED, FAILED_PRECONDITION (model misconfigured),
+        ABORTED (reason TURN_IN_PROGRESS: a turn with this request_id is still running).
         """
 
     @_abc_1.abstractmethod
