@@ -40,9 +40,28 @@ _NDJSON = (
     '`{"error": <google.rpc.Status>}` (grpc-gateway framing). Sent as `application/json` '
     "unless the request accepts `application/x-ndjson`."
 )
+# A stream that fails before its first message keeps the stream's framing under the
+# mapped status (grpc-gateway's errorChunk); only a request refused before the call
+# (an unreadable body, one over the size limit) gets a bare Status.
+_STREAM_ERROR = {
+    "type": "object",
+    "properties": {"error": ref("google.rpc.Status")},
+    "required": ["error"],
+}
+_STREAM_ERROR_CONTENT = {
+    "application/json": {"schema": {"anyOf": [ref("google.rpc.Status"), _STREAM_ERROR]}},
+    "application/x-ndjson": {"schema": _STREAM_ERROR},
+    "text/event-stream": {"schema": {"type": "string"}},
+}
+_STREAM_ERROR_NOTE = (
+    ' A stream failing before its first message answers in its framing: `{"error": '
+    "<google.rpc.Status>}` (or an SSE `error` event); a request refused before the call "
+    "is a bare Status."
+)
 
 
-def _error_responses() -> dict[str, Any]:
+def _error_responses(streams: bool) -> dict[str, Any]:
+    """`Http<status>` for every operation; with `streams`, `StreamHttp<status>` too."""
     names = {v: k for k, v in code_pb2.Code.items()}
     responses: dict[str, Any] = {}
     for status in (*_ERROR_STATUSES, 413, 501):
@@ -59,6 +78,13 @@ def _error_responses() -> dict[str, Any]:
                 }
             }
         responses[f"Http{status}"] = response
+        # 413 is decided before any call and 501 before routing: always a bare Status.
+        if streams and status not in (413, 501):
+            responses[f"StreamHttp{status}"] = {
+                **response,
+                "description": text + "." + _STREAM_ERROR_NOTE,
+                "content": _STREAM_ERROR_CONTENT,
+            }
     return responses
 
 
@@ -68,6 +94,7 @@ class DocumentBuilder:
         self.schemas = SchemaBuilder(comments)
         self.paths: dict[str, dict[str, Any]] = {}
         self.tags: dict[str, str] = {}
+        self.has_streams = False
 
     def add(self, binding: Binding) -> None:
         method = binding.method
@@ -171,7 +198,9 @@ class DocumentBuilder:
     def responses(self, binding: Binding) -> dict[str, Any]:
         schema = self.response_schema(binding)
         request_id = {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}
-        if binding.method.server_streaming:
+        streaming = binding.method.server_streaming
+        if streaming:
+            self.has_streams = True
             envelope = {
                 "type": "object",
                 "title": f"Stream result of {binding.method.output_type.full_name}",
@@ -181,6 +210,7 @@ class DocumentBuilder:
                 "description": f"A stream. {_NDJSON} {_SSE}",
                 "headers": request_id,
                 "content": {
+                    "application/json": {"schema": envelope},
                     "application/x-ndjson": {"schema": envelope},
                     "text/event-stream": {"schema": {"type": "string"}},
                 },
@@ -200,8 +230,12 @@ class DocumentBuilder:
         responses: dict[str, Any] = {"200": ok}
         statuses = list(_ERROR_STATUSES) + ([413] if binding.body else [])
         for status in sorted(statuses):
-            responses[str(status)] = {"$ref": f"#/components/responses/Http{status}"}
-        responses["default"] = {"description": "Any other error.", "content": _STATUS_CONTENT}
+            prefix = "StreamHttp" if streaming and status != 413 else "Http"
+            responses[str(status)] = {"$ref": f"#/components/responses/{prefix}{status}"}
+        responses["default"] = {
+            "description": "Any other error." + (_STREAM_ERROR_NOTE if streaming else ""),
+            "content": _STREAM_ERROR_CONTENT if streaming else _STATUS_CONTENT,
+        }
         return responses
 
     def document(self) -> dict[str, Any]:
@@ -221,7 +255,7 @@ class DocumentBuilder:
             "paths": {p: paths[p] for p in sorted(paths)},
             "components": {
                 "schemas": {n: self.schemas.schemas[n] for n in sorted(self.schemas.schemas)},
-                "responses": _error_responses(),
+                "responses": _error_responses(self.has_streams),
                 "headers": {
                     "X-Request-Id": {
                         "description": "The request id (echoed, or generated when absent).",

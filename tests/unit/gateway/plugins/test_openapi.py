@@ -135,6 +135,27 @@ def test_response_body_and_streams(doc: dict[str, Any]) -> None:
     assert download == {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 
 
+def test_stream_errors_documented_in_the_stream_framing(doc: dict[str, Any]) -> None:
+    """Found by fuzzing: before its first message a stream fails as `{"error": Status}`
+    in the negotiated content type, and by default the stream is `application/json`."""
+    responses = doc["paths"]["/v1/probes/{name}:watch"]["post"]["responses"]
+    assert "application/json" in responses["200"]["content"]
+    assert responses["400"] == {"$ref": "#/components/responses/StreamHttp400"}
+    assert responses["413"] == {"$ref": "#/components/responses/Http413"}  # before the call
+    stream_400 = doc["components"]["responses"]["StreamHttp400"]["content"]
+    envelope = stream_400["application/x-ndjson"]["schema"]
+    assert envelope["required"] == ["error"]
+    assert stream_400["application/json"]["schema"]["anyOf"] == [
+        {"$ref": "#/components/schemas/google.rpc.Status"},
+        envelope,
+    ]
+    assert "text/event-stream" in stream_400
+    assert "application/x-ndjson" in responses["default"]["content"]
+    unary = doc["paths"]["/v1/probes/{name}"]["get"]["responses"]
+    assert unary["400"] == {"$ref": "#/components/responses/Http400"}
+    assert list(unary["default"]["content"]) == ["application/json"]
+
+
 def test_builtins_documented_and_refs_resolve(doc: dict[str, Any]) -> None:
     assert {"/", "/health", "/openapi.json"} <= set(doc["paths"])
     assert doc["openapi"] == "3.1.0"
