@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-CHAT_KEYS = {"conversation_id", "message_id", "role", "content", "created_at", "tool_calls"}
+CHAT_KEYS = {
+    "conversation_id",
+    "message_id",
+    "role",
+    "content",
+    "created_at",
+    "tool_calls",
+    "request_id",
+}
 EVENT_KINDS = {"tool_call", "tool_result", "text_delta", "done"}
 
 
@@ -31,6 +39,7 @@ async def test_chat_turn_adds_a_task(
     body = response.json()
     assert set(body) == CHAT_KEYS
     assert body["role"] == "assistant" and body["content"]
+    assert body["request_id"], "the idempotency key the server chose, for a retry"
     uuid.UUID(body["conversation_id"])
     [call] = body["tool_calls"]
     assert (call["name"], call["ok"]) == ("add_task", True)
