@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 
 from services.chat.llm.base import LlmProvider
-from services.chat.llm.gemini import GeminiProvider
 from services.chat.llm.offline import OfflineProvider
-from services.chat.llm.openai import OpenAIProvider
 from services.servicekit.config import LlmSettings
 
 _log = logging.getLogger(__name__)
@@ -29,9 +27,13 @@ def build_provider(settings: LlmSettings) -> LlmProvider:
     """Builds the configured provider and logs which one (and which model), never a key."""
     chosen = choose(settings)
     provider: LlmProvider
+    # Each SDK is imported only when chosen: google-genai and openai take seconds of CPU
+    # to import, which a replica would pay on every (re)start, even with another model.
     if chosen == "gemini":
         if not settings.gemini_api_key:
             raise ValueError("LLM_PROVIDER=gemini needs GEMINI_API_KEY")
+        from services.chat.llm.gemini import GeminiProvider
+
         provider = GeminiProvider(
             api_key=settings.gemini_api_key,
             model=settings.gemini_model,
@@ -40,6 +42,8 @@ def build_provider(settings: LlmSettings) -> LlmProvider:
         )
         model = settings.gemini_model
     elif chosen == "openai":
+        from services.chat.llm.openai import OpenAIProvider
+
         provider = OpenAIProvider(
             api_key=settings.openai_api_key,
             model=settings.openai_model,
