@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -58,7 +58,9 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 class ThrowawayCluster:
     """A private cluster in a temp dir; `remove()` stops it and deletes everything."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: tuple[str, ...] = ()) -> None:
+        # Extra `name=value` server settings, e.g. to preload pg_stat_statements.
+        self._settings = settings
         self.workdir = Path(tempfile.mkdtemp(prefix="todochat-bench-pg-"))
         self.datadir = self.workdir / "data"
         self.port = free_port()
@@ -73,7 +75,8 @@ class ThrowawayCluster:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.workdir} {SERVER_OPTIONS}"
+        extra = "".join(f" -c {setting}" for setting in self._settings)
+        options = f"-p {self.port} -k {self.workdir} {SERVER_OPTIONS}{extra}"
         log = str(self.workdir / "server.log")
         cmd = [_pg_bin("pg_ctl"), "-D", str(self.datadir), "-l", log, "-w", "-o", options, "start"]
         subprocess.run(_as_postgres(cmd), check=True, capture_output=True)
@@ -105,11 +108,22 @@ class BenchDatabase:
     postmaster_pid: int | None
     _cluster: ThrowawayCluster | None
     _server_url: str | None
+    _siblings: list[str] = field(default_factory=list)
+
+    async def sibling(self, suffix: str) -> str:
+        """Creates another fresh database on the same server (dropped by `close`), for
+        services that each get their own; returns its URL."""
+        name = f"{make_url(self.url).database}_{suffix}"
+        await _create_database(self.url, name)
+        self._siblings.append(name)
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
     async def close(self) -> None:
         if self._cluster is not None:
             self._cluster.remove()
         elif self._server_url is not None:
+            for name in self._siblings:
+                await _drop_database(self._server_url, name)
             await _drop_database(self._server_url, make_url(self.url).database or "")
 
 
@@ -129,16 +143,17 @@ async def _drop_database(server_url: str, name: str) -> None:
         await admin.close()
 
 
-async def open_database(external_url: str | None) -> BenchDatabase:
-    """A throwaway cluster, or a fresh database on `external_url` (whose user may CREATE
-    DATABASE); either way the benchmark never touches existing data."""
+async def open_database(external_url: str | None, settings: tuple[str, ...] = ()) -> BenchDatabase:
+    """A throwaway cluster (started with the extra server `settings`), or a fresh database
+    on `external_url` (whose user may CREATE DATABASE; `settings` are then the server's
+    business); either way the benchmark never touches existing data."""
     if external_url:
         server_url = asyncpg_url(external_url)
         name = f"bench_{uuid.uuid4().hex[:12]}"
         await _create_database(server_url, name)
         url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
         return BenchDatabase(url, None, None, server_url)
-    cluster = ThrowawayCluster()
+    cluster = ThrowawayCluster(settings)
     try:
         cluster.start()
     except BaseException:

@@ -1,5 +1,5 @@
-"""TaskService as its own process, the way an operator runs it: `migrate`, then
-`serve tasks`, with configuration from the environment."""
+"""A service as its own process, the way an operator runs it: `migrate`, then
+`serve tasks` (or `serve chat`), with configuration from the environment."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import grpc
@@ -17,13 +18,17 @@ from bench._pg import free_port
 
 
 def service_environment(
-    database_url: str, port: int, jwt_secret: str, var_dir: Path
+    database_url: str, port: int, jwt_secret: str, var_dir: Path, service: str = "tasks"
 ) -> dict[str, str]:
+    prefix = service.upper()
     env = dict(os.environ)
     env.update(
         {
-            "TASKS_DATABASE_URL": database_url,
-            "TASKS_PORT": str(port),
+            f"{prefix}_DATABASE_URL": database_url,
+            f"{prefix}_PORT": str(port),
+            # Metrics stay on (their cost is part of serving) on a free port, so a run
+            # never collides with another todochat on this machine.
+            f"{prefix}_METRICS_PORT": "0",
             "BIND_HOST": "127.0.0.1",
             "JWT_SECRET": jwt_secret,
             "LOG_LEVEL": "WARNING",
@@ -35,16 +40,32 @@ def service_environment(
 
 
 class ServiceProcess:
-    """`python -m services.cli serve tasks` on a free port; stderr goes to a log file."""
+    """`python -m services.cli serve SERVICE` on a free port; stderr goes to a log file.
+
+    `extra_env` adds to (or overrides) the environment, e.g. ChatService's model and
+    TASKS_TARGET settings.
+    """
 
     def __init__(
-        self, database_url: str, jwt_secret: str, workdir: Path, profile: Path | None = None
+        self,
+        database_url: str,
+        jwt_secret: str,
+        workdir: Path,
+        profile: Path | None = None,
+        *,
+        service: str = "tasks",
+        extra_env: Mapping[str, str] | None = None,
     ) -> None:
+        self.service = service
+        self.name = {"tasks": "TaskService", "chat": "ChatService"}.get(service, service)
         self.port = free_port()
         # cProfile sees the main thread, which is where grpc.aio runs every handler.
         self._profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
-        self.log_path = workdir / "tasks-service.log"
-        self._env = service_environment(database_url, self.port, jwt_secret, workdir / "var")
+        self.log_path = workdir / f"{service}-service.log"
+        self._env = service_environment(
+            database_url, self.port, jwt_secret, workdir / "var", service
+        )
+        self._env.update(extra_env or {})
         self._process: asyncio.subprocess.Process | None = None
 
     @property
@@ -62,13 +83,16 @@ class ServiceProcess:
             "-m",
             "services.cli",
             "migrate",
+            self.service,
             env=self._env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
         output, _ = await process.communicate()
         if process.returncode != 0:
-            raise SystemExit(f"todochat migrate failed:\n{output.decode(errors='replace')}")
+            raise SystemExit(
+                f"todochat migrate {self.service} failed:\n{output.decode(errors='replace')}"
+            )
 
     async def start(self, within: float = 30.0) -> None:
         with self.log_path.open("wb") as log:
@@ -78,7 +102,7 @@ class ServiceProcess:
                 "-m",
                 "services.cli",
                 "serve",
-                "tasks",
+                self.service,
                 env=self._env,
                 stdout=log,
                 stderr=log,
@@ -88,7 +112,7 @@ class ServiceProcess:
             health = health_pb2_grpc.HealthStub(channel)
             while True:
                 if self._process.returncode is not None:
-                    raise SystemExit(f"TaskService exited at start:\n{self.log_tail()}")
+                    raise SystemExit(f"{self.name} exited at start:\n{self.log_tail()}")
                 try:
                     reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                     if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -96,7 +120,7 @@ class ServiceProcess:
                 except grpc.aio.AioRpcError:
                     pass
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"TaskService not SERVING after {within}s:\n{self.log_tail()}")
+                    raise SystemExit(f"{self.name} not SERVING after {within}s:\n{self.log_tail()}")
                 await asyncio.sleep(0.1)
 
     def log_tail(self, lines: int = 30) -> str:
