@@ -46,7 +46,9 @@ async function errorOf(response) {
   let message = "";
   try {
     const sse = /^(event|data):/m.test(text) ? parseEvent(text.split(/\r?\n\r?\n/)[0]) : null;
-    const status = JSON.parse(sse ? sse.data : text);
+    const parsed = JSON.parse(sse ? sse.data : text);
+    // A Status, or NDJSON's `{"error": Status}` envelope.
+    const status = parsed && parsed.error && typeof parsed.error === "object" ? parsed.error : parsed;
     if (status && typeof status.message === "string") message = status.message;
   } catch { /* not JSON: fall back to the HTTP status line */ }
   if (!message) message = `${response.status} ${response.statusText}`.trim();
