@@ -12,12 +12,13 @@ import contextvars
 import json
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
 
+from services.servicekit import token_cache
 from services.servicekit.config import JwtSettings
 from services.servicekit.errors import Unauthenticated
 
@@ -131,14 +132,29 @@ class TokenVerifier:
         settings: JwtSettings,
         *,
         jwks_refresh_floor_seconds: float = _JWKS_MIN_REFRESH_SECONDS,
+        cache_capacity: int = token_cache.DEFAULT_CAPACITY,
+        cache_ttl_seconds: float = token_cache.DEFAULT_TTL_SECONDS,
+        cache_clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
+        # Built here, never passed in: a memo shared by verifiers with other settings
+        # would accept their tokens. token_cache.py says why the memo weakens nothing.
+        self._verified = token_cache.VerifiedTokenCache(
+            cache_capacity, cache_ttl_seconds, clock=cache_clock
+        )
         self._jwks = (
             _JwksCache(settings.jwks_url, jwks_refresh_floor_seconds) if settings.jwks_url else None
         )
         self._static_key: Any = settings.public_key or settings.secret
 
     async def verify(self, token: str) -> Principal:
+        principal = self._verified.get(token)
+        if principal is None:
+            principal = await self._verify_fully(token)
+            self._verified.put(token, principal)
+        return principal
+
+    async def _verify_fully(self, token: str) -> Principal:
         if len(token) > MAX_TOKEN_BYTES:
             raise Unauthenticated("token too large", reason="TOKEN_INVALID")
         try:
