@@ -87,17 +87,29 @@ async def insert_turn(
     )
 
 
+def _running(user_id: str, request_id: str, attempt: int) -> tuple[Any, ...]:
+    """The turn, while `attempt` still holds it."""
+    return (
+        TurnRow.user_id == user_id,
+        TurnRow.request_id == request_id,
+        TurnRow.status == TurnStatus.RUNNING.value,
+        TurnRow.attempts == attempt,
+    )
+
+
 async def claim_turn(
     session: AsyncSession, user_id: str, request_id: str, *, now: datetime, stale_before: datetime
-) -> bool:
-    """Takes over a failed (or abandoned) turn for another attempt; False if someone else has it."""
+) -> int | None:
+    """Takes over a failed turn, or a running one whose claim was last renewed before
+    `stale_before` (its process died); returns the new attempt's number, or None if
+    another attempt holds it."""
     result = await session.execute(
         update(TurnRow)
         .where(
             TurnRow.user_id == user_id,
             TurnRow.request_id == request_id,
             (TurnRow.status == TurnStatus.FAILED.value)
-            | ((TurnRow.status == TurnStatus.RUNNING.value) & (TurnRow.started_at < stale_before)),
+            | ((TurnRow.status == TurnStatus.RUNNING.value) & (TurnRow.updated_at < stale_before)),
         )
         .values(
             status=TurnStatus.RUNNING.value,
@@ -105,16 +117,34 @@ async def claim_turn(
             started_at=now,
             updated_at=now,
         )
+        .returning(TurnRow.attempts)
+    )
+    attempt = result.scalar_one_or_none()
+    return None if attempt is None else int(attempt)
+
+
+async def renew_claim(
+    session: AsyncSession, user_id: str, request_id: str, attempt: int, now: datetime
+) -> bool:
+    """Tells other replicas that `attempt` is alive; False if it no longer holds the turn."""
+    result = await session.execute(
+        update(TurnRow).where(*_running(user_id, request_id, attempt)).values(updated_at=now)
     )
     return bool(getattr(result, "rowcount", 0))
 
 
 async def finish_turn(
-    session: AsyncSession, user_id: str, request_id: str, answer: ChatAnswer, now: datetime
-) -> None:
-    await session.execute(
+    session: AsyncSession,
+    user_id: str,
+    request_id: str,
+    attempt: int,
+    answer: ChatAnswer,
+    now: datetime,
+) -> bool:
+    """Stores the answer; False (store nothing) if another attempt took the turn over."""
+    result = await session.execute(
         update(TurnRow)
-        .where(TurnRow.user_id == user_id, TurnRow.request_id == request_id)
+        .where(*_running(user_id, request_id, attempt))
         .values(
             status=TurnStatus.DONE.value,
             assistant_message_id=answer.message_id,
@@ -122,16 +152,16 @@ async def finish_turn(
             updated_at=now,
         )
     )
+    return bool(getattr(result, "rowcount", 0))
 
 
-async def fail_turn(session: AsyncSession, user_id: str, request_id: str, now: datetime) -> None:
+async def fail_turn(
+    session: AsyncSession, user_id: str, request_id: str, attempt: int, now: datetime
+) -> None:
+    # Only this attempt's own claim: a late failure must not end a newer attempt's run.
     await session.execute(
         update(TurnRow)
-        .where(
-            TurnRow.user_id == user_id,
-            TurnRow.request_id == request_id,
-            TurnRow.status == TurnStatus.RUNNING.value,
-        )
+        .where(*_running(user_id, request_id, attempt))
         .values(status=TurnStatus.FAILED.value, updated_at=now)
     )
 

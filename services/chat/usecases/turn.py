@@ -6,7 +6,10 @@ Three short transactions around the model, never one held open across it:
   3. finish: the assistant message with its tool-call records, and the turn marked done.
 A turn that fails after (1) keeps the user's message and is marked failed, so a retry with
 the same request_id resumes it (without storing the message again) and its tool calls
-reuse the first attempt's idempotency keys. The rate limit is counted in (1) before the
+reuse the first attempt's idempotency keys. A running attempt renews its claim on the turn
+every second or so; when its process dies (SIGKILL, OOM, a lost node) the claim lapses
+within a few seconds and a retry on any replica takes the turn over, and an attempt that
+lost its claim stores nothing. The rate limit is counted in (1) before the
 message is stored, so a refused turn leaves nothing behind and is not counted.
 """
 
@@ -56,6 +59,7 @@ _log = logging.getLogger("todochat.chat.turn")
 class _Begun:
     conversation_id: str
     history: list[Message]
+    attempt: int  # which attempt holds the turn (the turn record's `attempts`)
 
 
 def _deadline(turn_timeout: float, rpc_remaining: float | None) -> Deadline:
@@ -83,13 +87,18 @@ async def run_turn(
     begun = await _begin(deps, user_id, request_id, key, request)
     if isinstance(begun, ChatAnswer):
         return begun
+    renewer = asyncio.create_task(_keep_claim(deps, user_id, request_id, begun.attempt))
     try:
         return await _answer(deps, principal, request, request_id, begun, deadline, events)
     except BaseException:
         # Also on cancellation (client gone, deadline): record the failure so a retry can
         # resume at once instead of waiting for this attempt's claim to go stale.
-        await asyncio.shield(asyncio.ensure_future(_mark_failed(deps, user_id, request_id)))
+        await asyncio.shield(
+            asyncio.ensure_future(_mark_failed(deps, user_id, request_id, begun.attempt))
+        )
         raise
+    finally:
+        renewer.cancel()
 
 
 async def _begin(
@@ -132,7 +141,7 @@ async def _begin(
             history = await repository.last_messages(
                 session, user_id, conversation_id, deps.limits.history_limit
             )
-            return _Begun(conversation_id, history)
+            return _Begun(conversation_id, history, attempt=1)
     except IntegrityError:
         # A concurrent attempt with the same request_id recorded the turn first.
         async with deps.read_sessions() as session:
@@ -170,11 +179,12 @@ async def _resume(
     _check_same_request(prior, key)
     if prior.status is TurnStatus.DONE and prior.answer is not None:
         return prior.answer
-    # A running attempt older than any turn may last has died with its process.
-    stale_before = now - timedelta(seconds=deps.limits.turn_timeout_seconds + 5)
-    if not await turn_repository.claim_turn(
+    # A running attempt that stopped renewing its claim has died with its process.
+    stale_before = now - timedelta(seconds=deps.limits.claim_lease_seconds)
+    attempt = await turn_repository.claim_turn(
         session, user_id, prior.request_id, now=now, stale_before=stale_before
-    ):
+    )
+    if attempt is None:
         raise _in_progress()
     await _count_turn(deps, session, user_id, now)
     position = await repository.message_position(session, user_id, prior.user_message_id)
@@ -187,8 +197,26 @@ async def _resume(
         deps.limits.history_limit,
         up_to_position=position,
     )
-    _log.info("resuming turn", extra={"attempt": prior.attempts + 1})
-    return _Begun(prior.conversation_id, history)
+    _log.info("resuming turn", extra={"attempt": attempt})
+    return _Begun(prior.conversation_id, history, attempt)
+
+
+async def _keep_claim(deps: ChatDeps, user_id: str, request_id: str, attempt: int) -> None:
+    """Renews the attempt's claim until cancelled, so that a retry elsewhere can tell a
+    live attempt from a dead one; stops once another attempt has taken the turn."""
+    interval = deps.limits.claim_lease_seconds / 4
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            async with deps.sessions.begin() as session:
+                held = await turn_repository.renew_claim(
+                    session, user_id, request_id, attempt, deps.clock()
+                )
+        except Exception:  # the database is down: the turn itself will fail or recover
+            _log.warning("could not renew the turn's claim", exc_info=True)
+            continue
+        if not held:
+            return
 
 
 async def _count_turn(deps: ChatDeps, session: AsyncSession, user_id: str, now: datetime) -> None:
@@ -262,13 +290,18 @@ async def _answer(
             tool_calls=result.tool_calls,
             request_id=request_id,
         )
-        await turn_repository.finish_turn(session, user_id, request_id, answer, now)
+        if not await turn_repository.finish_turn(
+            session, user_id, request_id, begun.attempt, answer, now
+        ):
+            # This attempt looked dead and another one took the turn over: its answer
+            # counts. Raising rolls back the message appended above.
+            raise _in_progress()
     return answer
 
 
-async def _mark_failed(deps: ChatDeps, user_id: str, request_id: str) -> None:
+async def _mark_failed(deps: ChatDeps, user_id: str, request_id: str, attempt: int) -> None:
     try:
         async with deps.sessions.begin() as session:
-            await turn_repository.fail_turn(session, user_id, request_id, deps.clock())
+            await turn_repository.fail_turn(session, user_id, request_id, attempt, deps.clock())
     except Exception:  # the claim goes stale on its own; the caller's error matters more
         _log.warning("could not mark the turn failed", exc_info=True)
