@@ -2,7 +2,9 @@
 
 User i starts at i/N of one model floor (so the N users arrive spread out, as
 independent people do, instead of as one synchronized burst) and then sends its next
-turn as soon as the previous answer arrives. Every turn asks the fake model to add a
+turn as soon as the previous answer arrives. With several ChatService replicas, user i's
+turn n goes to replica (i + n) mod R, so consecutive turns of one conversation land on
+different processes (the service keeps no state between turns). Every turn asks the fake model to add a
 task titled after the user and the turn number, carries a fresh request_id, and its
 answer is checked: one `add_task` call that succeeded, the task's title read back from
 TaskService, and the text the fake model wrote from that result.
@@ -92,7 +94,8 @@ def _check(answer: pb.ChatResponse, title: str) -> None:
 
 
 async def _user_loop(
-    stub: chat_service_pb2_grpc.ChatServiceStub,
+    stubs: list[chat_service_pb2_grpc.ChatServiceStub],
+    index: int,
     user: User,
     start_at: float,
     plan: Plan,
@@ -112,6 +115,7 @@ async def _user_loop(
         started = time.perf_counter()
         error = None
         try:
+            stub = stubs[(index + n) % len(stubs)]
             answer = await stub.Chat(request, metadata=user.metadata, timeout=timeout)
             _check(answer, title)
             user.conversation_id = answer.conversation_id
@@ -126,7 +130,7 @@ async def _user_loop(
 
 
 async def run_load(
-    target: str,
+    targets: list[str],
     users: list[User],
     plan: Plan,
     *,
@@ -150,12 +154,16 @@ async def run_load(
         await asyncio.sleep(plan.duration)
         await at_window_end()
 
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = chat_service_pb2_grpc.ChatServiceStub(channel)
+    channels = [grpc.aio.insecure_channel(target) for target in targets]
+    try:
+        stubs = [chat_service_pb2_grpc.ChatServiceStub(channel) for channel in channels]
         step = plan.spread / len(users)
         loops = [
-            _user_loop(stub, user, plan.begin + i * step, plan, result, timeout, warmed)
+            _user_loop(stubs, i, user, plan.begin + i * step, plan, result, timeout, warmed)
             for i, user in enumerate(users)
         ]
         await asyncio.gather(sampler(), *loops)
+    finally:
+        for channel in channels:
+            await channel.close()
     return result

@@ -31,6 +31,7 @@ class Window:
     result: LoadResult
     cpu: tuple[CpuSample, CpuSample]
     sql: Usage | None
+    run_sql: Usage | None  # from the first turn to the end of the drain
     model_calls: int
     max_waiting: int
 
@@ -108,21 +109,19 @@ def render(window: Window, header: list[str], latency: float) -> tuple[str, bool
         mark = "   <- server CPU per turn" if name == "chat + tasks" else ""
         lines.append(f"  {name:<26} {pct:11.0f} {per}{mark}")
     lines.append("")
-    if window.sql is None:
-        lines.append("database round trips per turn: n/a (pg_stat_statements unavailable)")
-    elif completed:
+    lines += _round_trips(window, completed)
+    if completed and abs(len(sample) - completed) > 0.1 * completed:
         lines.append(
-            "database round trips per turn (pg_stat_statements calls, BEGIN/COMMIT included)"
+            f"NOTE: not a steady state ({len(sample)} turns started in the window, {completed} "
+            "finished): the window's per-turn figures are approximate; try a longer "
+            "--duration or a quieter machine."
         )
-        total = 0
-        for label in ("chat", "tasks"):
-            calls = window.sql.calls.get(label, 0)
-            total += calls
-            xacts = window.sql.transactions.get(label, 0)
-            lines.append(
-                f"  {label:<6} {calls / completed:6.2f}   (transactions {xacts / completed:.2f})"
-            )
-        lines.append(f"  {'total':<6} {total / completed:6.2f}")
+    other = next(pct for name, pct, _ in _cpu_rows(window, completed) if name == "other processes")
+    if other is not None and other > 20:
+        lines.append(
+            f"NOTE: other processes used {other:.0f} % of a core during the window: the machine "
+            "was shared, so latency and CPU per turn are worse and noisier than on an idle one."
+        )
     errors_total = len(errors)
     met = bool(ok) and p95 <= floor * (1 + TARGET_SLACK) and errors_total == 0
     lines += [
@@ -137,14 +136,43 @@ def render(window: Window, header: list[str], latency: float) -> tuple[str, bool
     return "\n".join(lines), met
 
 
+def _round_trips(window: Window, completed: int) -> list[str]:
+    answered = sum(1 for t in window.result.turns if t.error is None)
+    if window.sql is None or window.run_sql is None:
+        return ["database round trips per turn: n/a (pg_stat_statements unavailable)"]
+    if not (completed and answered):
+        return []
+    lines = [
+        "database round trips per turn (pg_stat_statements calls, BEGIN/COMMIT included)",
+        f"  {'':<6} {'window':>8} {'whole run':>10} {'transactions':>13}",
+    ]
+    sums = [0, 0]
+    for label in ("chat", "tasks"):
+        in_window = window.sql.calls.get(label, 0)
+        in_run = window.run_sql.calls.get(label, 0)
+        sums[0] += in_window
+        sums[1] += in_run
+        xacts = window.run_sql.transactions.get(label, 0)
+        lines.append(
+            f"  {label:<6} {in_window / completed:8.2f} {in_run / answered:10.2f} "
+            f"{xacts / answered:13.2f}"
+        )
+    lines.append(f"  {'total':<6} {sums[0] / completed:8.2f} {sums[1] / answered:10.2f}")
+    lines.append(
+        f"  window: its statements / the {completed} turns that finished in it; whole run: every "
+        f"statement from the first turn to the drain / all {answered} answered turns"
+    )
+    return lines
+
+
 def statements(window: Window) -> str:
-    """Each statement's executions per turn, per service (for --show-sql)."""
-    completed = window.result.completed_in_window(window.plan)
-    if window.sql is None or not completed:
+    """Each statement's executions per answered turn over the whole run (--show-sql)."""
+    answered = sum(1 for t in window.result.turns if t.error is None)
+    if window.run_sql is None or not answered:
         return ""
-    rows = sorted(window.sql.statements.items(), key=lambda item: (item[0][0], -item[1]))
-    lines = ["per statement (executions per turn):"]
+    rows = sorted(window.run_sql.statements.items(), key=lambda item: (item[0][0], -item[1]))
+    lines = ["per statement, whole run (executions per answered turn):"]
     for (label, query), calls in rows:
         text = " ".join(query.split())
-        lines.append(f"  {label:<5} {calls / completed:5.2f}  {text[:150]}")
+        lines.append(f"  {label:<5} {calls / answered:5.2f}  {text[:150]}")
     return "\n".join(lines)

@@ -38,6 +38,7 @@ from services.servicekit.config import JwtSettings
 # Far above what a user sends in a run, so no turn is refused; the per-turn counter
 # upsert still runs, as it does in production.
 RATE_LIMIT_PER_MINUTE = 10000
+IDLE_SECONDS = 2.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per model call")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
     parser.add_argument(
-        "--duration", type=float, default=6.0, help="measured seconds (6 s: ~3 turns per user)"
+        "--duration", type=float, default=8.0, help="measured seconds (8 s: ~4 turns per user)"
+    )
+    parser.add_argument(
+        "--chat-replicas",
+        type=int,
+        default=1,
+        help="ChatService processes; a user's turns rotate over them (default 1)",
     )
     parser.add_argument("--show-sql", action="store_true", help="print each statement per turn")
     parser.add_argument(
@@ -59,10 +66,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sample(
-    chat: ServiceProcess, tasks: ServiceProcess, fake: FakeLlmProcess, pg: int | None
+    chats: list[ServiceProcess], tasks: ServiceProcess, fake: FakeLlmProcess, pg: int | None
 ) -> CpuSample:
     return CpuSample(
-        chat=process_cpu(chat.pid),
+        chat=sum(process_cpu(chat.pid) for chat in chats),
         tasks=process_cpu(tasks.pid),
         fake_llm=process_cpu(fake.pid),
         client=time.process_time(),
@@ -90,22 +97,24 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
         tasks_url, chat_url = await db.sibling("tasks"), await db.sibling("chat")
         await fake.start()
         tasks = ServiceProcess(tasks_url, secret, workdir, service="tasks")
-        chat = ServiceProcess(
-            chat_url,
-            secret,
-            workdir,
-            service="chat",
-            extra_env={
-                "TASKS_TARGET": tasks.target,
-                "LLM_PROVIDER": "openai",
-                "OPENAI_BASE_URL": fake.base_url,
-                "OPENAI_API_KEY": "bench-fake-key",
-                "OPENAI_MODEL": "gpt-bench",
-                "CHAT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
-            },
-        )
-        for service in (tasks, chat):
-            await service.migrate()
+        chat_env = {
+            "TASKS_TARGET": tasks.target,
+            "LLM_PROVIDER": "openai",
+            "OPENAI_BASE_URL": fake.base_url,
+            "OPENAI_API_KEY": "bench-fake-key",
+            "OPENAI_MODEL": "gpt-bench",
+            "CHAT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT_PER_MINUTE),
+        }
+        chats = []
+        for k in range(args.chat_replicas):
+            replica_dir = workdir / f"chat-{k}"
+            replica_dir.mkdir()
+            chats.append(
+                ServiceProcess(chat_url, secret, replica_dir, service="chat", extra_env=chat_env)
+            )
+        for service in (tasks, *chats):
+            if service is tasks or service is chats[0]:
+                await service.migrate()
             await service.start()
             started.append(service)
         counter = StatementCounter(
@@ -118,11 +127,19 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
         await counter.open()
         version = await _server_version(db.url)
         print(
-            f"pids: ChatService {chat.pid}, TaskService {tasks.pid}, fake LLM {fake.pid} "
-            f"(py-spy record -p PID ...); running {args.users} users",
+            f"pids: ChatService {' '.join(str(c.pid) for c in chats)}, TaskService {tasks.pid}, "
+            f"fake LLM {fake.pid} (py-spy record -p PID ...); 2 s idle, then {args.users} users",
             file=sys.stderr,
             flush=True,
         )
+        # What the services burn with no traffic (health checks, metrics, gRPC's
+        # threads) is part of every per-turn figure below; this shows how much.
+        idle_start = _sample(chats, tasks, fake, db.postmaster_pid)
+        await asyncio.sleep(IDLE_SECONDS)
+        idle_end = _sample(chats, tasks, fake, db.postmaster_pid)
+        # Nothing runs between here and the end of the drain but the load, so the SQL of
+        # the whole run divided by its turns is exact (warm-up turns included).
+        sql_before = await counter.snapshot()
         jwt = JwtSettings(algorithms=("HS256",), secret=secret)
         users = [
             User(f"bench-user-{i:03d}", issue_token(jwt, f"bench-user-{i:03d}", 3600))
@@ -137,13 +154,13 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
         model: list[dict[str, int]] = []
 
         async def snapshot() -> None:
-            cpu.append(_sample(chat, tasks, fake, db.postmaster_pid))
+            cpu.append(_sample(chats, tasks, fake, db.postmaster_pid))
             assert counter is not None
             sql.append(await counter.snapshot())
             model.append(await fake.stats())
 
         result = await run_load(
-            chat.target,
+            [chat.target for chat in chats],
             users,
             plan,
             timeout=max(30.0, 10 * floor),
@@ -151,6 +168,7 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
             at_window_end=snapshot,
         )
         stats = await fake.stats()
+        sql_after = await counter.snapshot()
         for service in started:
             if service.log_tail().strip():
                 print(f"{service.name} log (last lines):\n{service.log_tail(10)}", file=sys.stderr)
@@ -170,18 +188,27 @@ async def _bench(args: argparse.Namespace, workdir: Path) -> int:
     header = [
         f"Chat-turn benchmark: {args.users} users, fake model latency {args.latency:g} s per call, "
         f"2 calls per turn (add_task, then the answer) -> floor {floor:.1f} s",
-        f"ChatService (openai SDK -> fake OpenAI server) and TaskService as separate processes, "
-        f"each on its own database; PostgreSQL {version}, {where}",
+        f"ChatService x{args.chat_replicas} (openai SDK -> fake OpenAI server) and TaskService as "
+        f"separate processes, each service on its own database; PostgreSQL {version}, {where}",
         f"{os.cpu_count()} CPUs; users start spread over {floor:g} s; warm-up "
         f"{plan.window_start - plan.begin:.1f} s (>= {args.warmup:g} s and every user's first turn), "
         f"measured {args.duration:g} s; fake model: {stats['requests']} calls, "
         f"{stats['bad_requests']} bad requests",
     ]
+    idle = {
+        "chat": 100 * (idle_end.chat - idle_start.chat) / IDLE_SECONDS,
+        "tasks": 100 * (idle_end.tasks - idle_start.tasks) / IDLE_SECONDS,
+    }
+    header.append(
+        f"idle for {IDLE_SECONDS:g} s before the load: chat {idle['chat']:.1f} %, "
+        f"tasks {idle['tasks']:.1f} % of a core"
+    )
     window = Window(
         plan=plan,
         result=result,
         cpu=(cpu[0], cpu[1]),
         sql=None if counter.unavailable else difference(sql[0], sql[1]),
+        run_sql=None if counter.unavailable else difference(sql_before, sql_after),
         model_calls=model[1]["requests"] - model[0]["requests"],
         max_waiting=stats["max_in_flight"],
     )
