@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -105,8 +106,20 @@ def is_unavailable_error(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | DisconnectionError):
         return True
     if isinstance(exc, DBAPIError) and exc.orig is not None:
-        return _is_asyncpg_unavailable(exc.orig)
+        return any(_is_asyncpg_unavailable(e) for e in _wrapped(exc.orig))
     return isinstance(exc, ConnectionError | TimeoutError) or _is_asyncpg_unavailable(exc)
+
+
+def _wrapped(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and the errors it wraps. SQLAlchemy's asyncpg adapter raises its own `Error`
+    around the driver's, which it keeps as `.orig` (and as the cause): e.g. asyncpg's
+    CannotConnectNowError while the server shuts down or starts up."""
+    current: BaseException | None = exc
+    for _ in range(4):  # a short chain; never loop on a cycle
+        if current is None:
+            return
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__
 
 
 def _is_asyncpg_unavailable(exc: BaseException) -> bool:
