@@ -55,9 +55,7 @@ def build(
     tracing = tracing or Tracing.for_otlp("todochat-tasks", settings.server.otlp_endpoint)
     deps = TaskDeps(
         sessions=database.create_session_factory(engine),
-        read_sessions=database.create_session_factory(
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-        ),
+        reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
     )
     servicer = TaskServicer(deps)
 

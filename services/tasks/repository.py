@@ -1,7 +1,9 @@
 """Queries over TaskService's tables. Every query takes the user id; nothing commits.
 
 Reads select columns (not ORM entities) and build domain values directly: cheaper,
-and no ORM object can escape the session.
+and no ORM object can escape. They run on what the use case hands them, a Session or
+a plain Connection; the read path uses a Connection, because the ORM Session's set-up,
+execution layers and close cost more CPU than the SELECT itself.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.tasks.domain import (
     NewTask,
@@ -37,6 +39,9 @@ from services.tasks.domain import (
     TaskQuery,
 )
 from services.tasks.tables import RequestRow, TaskRow
+
+# What a read runs on; both have `execute`, and neither is committed here.
+Executor = AsyncConnection | AsyncSession
 
 _COLUMNS = (
     TaskRow.id,
@@ -112,8 +117,8 @@ _GET_FOR_USER = select(*_COLUMNS).where(
 )
 
 
-async def get_for_user(session: AsyncSession, user_id: str, task_id: str) -> Task | None:
-    result = await session.execute(_GET_FOR_USER, {"user_id": user_id, "task_id": task_id})
+async def get_for_user(db: Executor, user_id: str, task_id: str) -> Task | None:
+    result = await db.execute(_GET_FOR_USER, {"user_id": user_id, "task_id": task_id})
     row = result.first()
     return _task(row) if row is not None else None
 
@@ -157,11 +162,11 @@ def _order(query: TaskQuery) -> list[ColumnElement[Any]]:
     return keys
 
 
-async def list_for_user(session: AsyncSession, user_id: str, query: TaskQuery) -> TaskPage:
+async def list_for_user(db: Executor, user_id: str, query: TaskQuery) -> TaskPage:
     stmt = (
         _filtered(query, user_id).order_by(*_order(query)).limit(query.limit).offset(query.offset)
     )
-    rows = (await session.execute(stmt)).all()
+    rows = (await db.execute(stmt)).all()
     if rows:
         total = int(rows[0].total)
     elif query.offset == 0:
@@ -170,7 +175,7 @@ async def list_for_user(session: AsyncSession, user_id: str, query: TaskQuery) -
         # Past the end: the window count is unknown without a row; count once.
         total = int(
             (
-                await session.execute(
+                await db.execute(
                     select(func.count()).select_from(_filtered(query, user_id).subquery())
                 )
             ).scalar_one()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.servicekit import pagetoken
 from services.servicekit.database import SessionFactory
@@ -34,8 +34,9 @@ class TaskDeps:
     """What the use cases need, built once by the app and passed down."""
 
     sessions: SessionFactory
-    # Bound to an autocommit engine: a lone SELECT needs no BEGIN/COMMIT round trips.
-    read_sessions: SessionFactory
+    # An autocommit engine: a lone SELECT needs no BEGIN/COMMIT round trips. Reads take
+    # a plain connection from it, not a Session (see repository.py).
+    reads: AsyncEngine
     clock: Callable[[], datetime] = _utcnow
     new_id: Callable[[], str] = _new_id
 
@@ -67,8 +68,8 @@ async def add_task(deps: TaskDeps, user_id: str, new: NewTask, request_id: str) 
 
 
 async def get_task(deps: TaskDeps, user_id: str, task_id: str) -> Task:
-    async with deps.read_sessions() as session:
-        task = await repository.get_for_user(session, user_id, task_id)
+    async with deps.reads.connect() as connection:
+        task = await repository.get_for_user(connection, user_id, task_id)
     if task is None:
         raise _not_found(task_id)
     return task
@@ -76,8 +77,8 @@ async def get_task(deps: TaskDeps, user_id: str, task_id: str) -> Task:
 
 async def list_tasks(deps: TaskDeps, user_id: str, query: TaskQuery) -> tuple[TaskPage, str]:
     """The page and the token for the next one ("" on the last page)."""
-    async with deps.read_sessions() as session:
-        page = await repository.list_for_user(session, user_id, query)
+    async with deps.reads.connect() as connection:
+        page = await repository.list_for_user(connection, user_id, query)
     token = ""
     if page.next_offset is not None:
         token = pagetoken.encode(page.next_offset, fingerprint(*query.fingerprint_parts()))

@@ -33,9 +33,7 @@ async def deps(database_url: str) -> AsyncIterator[TaskDeps]:
     ticks = iter(range(10_000))
     yield TaskDeps(
         sessions=database.create_session_factory(engine),
-        read_sessions=database.create_session_factory(
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-        ),
+        reads=engine.execution_options(isolation_level="AUTOCOMMIT"),
         clock=lambda: T0 + timedelta(seconds=next(ticks)),
     )
     await engine.dispose()
