@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import shutil
 import sys
@@ -172,6 +173,7 @@ async def _exercise(
 ) -> DrillResult:
     """The load and the faults at once, then the check of what was stored."""
     run_id = uuid.uuid4().hex[:8]
+    load_before = os.getloadavg()[0]
     clock = Clock()
     plan = LoadPlan(
         base_url=base_url,
@@ -201,7 +203,9 @@ async def _exercise(
         f"behind Envoy, over {database.description}\n"
         f"{config.clients} clients, {config.duration_seconds:g} s of load "
         f"(then up to {config.settle_seconds:g} s for unanswered turns), "
-        f"{'short' if config.short else 'full'} fault schedule"
+        f"{'short' if config.short else 'full'} fault schedule\n"
+        f"{os.cpu_count()} CPUs; load average {load_before:.1f} before the load, "
+        f"{os.getloadavg()[0]:.1f} after it (other processes slow restarts down)"
     )
     report, passed = render(header, turns, faults, findings, config.duration_seconds)
     if errors:

@@ -91,7 +91,12 @@ def render(
     retried = [t for t in turns if len(t.attempts) > 1]
     attempts = sum(len(t.attempts) for t in turns)
     gap_from, gap_to = longest_gap(turns, 0.0, load_seconds)
-    lines = [header, "", "faults:"]
+    lines = [
+        header,
+        "",
+        "faults (recovery: from the fault to the first turn answered by a request sent after it;",
+        "in flight: turns sent before the fault and not yet answered when it struck):",
+    ]
     recovered = recoveries(faults, turns)
     for r in recovered:
         at = "not injected" if r.fault.injected_at is None else f"t={r.fault.injected_at:5.1f} s"
