@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from todochat.tasks.v1 import resources_pb2, tasks_service_pb2
 
 from services.servicekit.auth import Principal
@@ -39,6 +41,7 @@ _UPDATABLE = frozenset({"title", "description", "completed", "priority", "due_ti
 # Timestamps outside these years are almost certainly bugs (and some break backends).
 _MIN_DUE = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def authorize_path_user(path_user_id: str, principal: Principal) -> None:
@@ -50,30 +53,48 @@ def authorize_path_user(path_user_id: str, principal: Principal) -> None:
         )
 
 
-def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    """The Timestamp `FromDatetime` would build (naive means UTC), at a fraction of
+    its cost: it goes through timetuple() and calendar.timegm, and a page of tasks
+    converts three timestamps a row."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    since = value - _EPOCH
+    # timedelta keeps seconds and microseconds non-negative, as Timestamp wants nanos.
+    return timestamp_pb2.Timestamp(
+        seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000
+    )
 
 
-def task_to_proto(task: domain.Task) -> resources_pb2.Task:
-    message = resources_pb2.Task(
+def _build(make: Callable[..., resources_pb2.Task], task: domain.Task) -> resources_pb2.Task:
+    # One constructor call with every field (None leaves a field unset): no CopyFrom
+    # of sub-messages, no attribute writes afterwards.
+    return make(
         id=task.id,
         user_id=task.user_id,
         title=task.title,
+        description=task.description,
         completed=task.completed,
-        created_at=_timestamp(task.created_at),
-        updated_at=_timestamp(task.updated_at),
-        priority=resources_pb2.Priority.ValueType(int(task.priority)),
-        tags=list(task.tags),
+        created_at=timestamp(task.created_at),
+        updated_at=timestamp(task.updated_at),
+        priority=resources_pb2.Priority.ValueType(task.priority),
+        due_time=None if task.due_time is None else timestamp(task.due_time),
+        tags=task.tags,
+        completed_at=None if task.completed_at is None else timestamp(task.completed_at),
     )
-    if task.description is not None:
-        message.description = task.description
-    if task.due_time is not None:
-        message.due_time.CopyFrom(_timestamp(task.due_time))
-    if task.completed_at is not None:
-        message.completed_at.CopyFrom(_timestamp(task.completed_at))
-    return message
+
+
+def task_to_proto(task: domain.Task) -> resources_pb2.Task:
+    return _build(resources_pb2.Task, task)
+
+
+def add_tasks(
+    into: RepeatedCompositeFieldContainer[resources_pb2.Task], tasks: Iterable[domain.Task]
+) -> None:
+    """Builds each task in place in a response's repeated field: passing finished
+    messages to the response's constructor would copy every one of them again."""
+    for task in tasks:
+        _build(into.add, task)
 
 
 def task_id(value: str, errors: Violations, field: str = "task_id") -> str:

@@ -45,11 +45,9 @@ class TaskServicer(tasks_service_pb2_grpc.TaskServiceServicer):
             # REST returns a bare array (response_body), so the token also rides in
             # metadata, which the gateway forwards as Grpc-Metadata-Next-Page-Token.
             await context.send_initial_metadata((("next-page-token", next_token),))
-        return pb.ListTasksResponse(
-            tasks=[convert.task_to_proto(t) for t in page.tasks],
-            next_page_token=next_token,
-            total_size=page.total,
-        )
+        response = pb.ListTasksResponse(next_page_token=next_token, total_size=page.total)
+        convert.add_tasks(response.tasks, page.tasks)
+        return response
 
     async def AddTask(self, request: pb.AddTaskRequest, context: Context) -> pb.AddTaskResponse:
         user_id = _caller(request.user_id)
