@@ -115,14 +115,15 @@ class Client:
     def user_id_for(run_id: str, index: int) -> str:
         return f"drill-{run_id}-{index}"
 
-    async def run(self) -> None:
+    async def run(self, turns: int | None = None) -> None:
+        """Sends turns until the plan stops sending (or `turns` of them)."""
         headers = {"authorization": f"Bearer {self._token}"}
         timeout = httpx.Timeout(self._plan.attempt_timeout_seconds)
         async with httpx.AsyncClient(
             base_url=self._plan.base_url, headers=headers, timeout=timeout
         ) as http:
             seq = 0
-            while self._clock.now() < self._plan.stop_sending_at:
+            while self._clock.now() < self._plan.stop_sending_at and seq != turns:
                 seq += 1
                 turn = Turn(self.index, seq, self.user_id)
                 self.turns.append(turn)
