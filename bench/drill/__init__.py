@@ -29,7 +29,7 @@ from bench._pg import open_database
 from bench.drill import fleet
 from bench.drill.faults import Fault, FaultSpec, full_schedule, run_faults, short_schedule
 from bench.drill.load import Client, Clock, LoadPlan, Turn
-from bench.drill.report import render
+from bench.drill.report import RECOVERY_TARGET_SECONDS, render
 from bench.drill.verify import Findings, verify
 from services.gateway.envoy import render_local
 from services.servicekit.auth import issue_token
@@ -40,6 +40,9 @@ __all__ = ["DrillConfig", "DrillResult", "run_drill"]
 
 # Enough for Envoy's round robin to send each ChatService replica a few.
 _WARM_UP_TURNS = 6
+# The load goes on at least this long after a fault, to see whether it recovers in
+# time: slow restarts (each fault waits for the previous one's) can push the last late.
+_LOAD_AFTER_FAULT = RECOVERY_TARGET_SECONDS + 1
 
 
 def _to_stderr(line: str) -> None:
@@ -172,7 +175,7 @@ async def _warm_up(base_url: str, jwt: JwtSettings, run_id: str) -> str:
     machine), which would otherwise show as the run's longest stretch without a success.
     A replica restarted by a fault starts cold again, and that is measured."""
     clock = Clock()
-    plan = LoadPlan(base_url, 60.0, 60.0, 0.0, 10.0)
+    plan = LoadPlan(base_url, 60.0, 30.0, 0.0, 10.0)
     user_id = f"drill-{run_id}-warm-up"
     client = Client(-1, user_id, issue_token(jwt, user_id, ttl_seconds=600), plan, clock)
     await client.run(turns=_WARM_UP_TURNS)
@@ -199,7 +202,7 @@ async def _exercise(
     plan = LoadPlan(
         base_url=base_url,
         stop_sending_at=config.duration_seconds,
-        give_up_at=config.duration_seconds + config.settle_seconds,
+        settle_seconds=config.settle_seconds,
         pause_seconds=config.pause_seconds,
         attempt_timeout_seconds=config.attempt_timeout_seconds,
     )
@@ -210,8 +213,12 @@ async def _exercise(
         clients.append(Client(index, user_id, token, plan, clock))
     faults = [Fault(spec) for spec in schedule]
     restart = database.cluster.restart if database.cluster is not None else None
+
+    def injected(at: float) -> None:
+        plan.stop_sending_at = max(plan.stop_sending_at, at + _LOAD_AFTER_FAULT)
+
     outcomes = await asyncio.gather(
-        run_faults(faults, replicas, restart, clock, config.progress),
+        run_faults(faults, replicas, restart, clock, config.progress, injected),
         *(c.run() for c in clients),
         return_exceptions=True,
     )
@@ -222,14 +229,14 @@ async def _exercise(
     header = (
         f"todochat fault drill: 2 ChatService + 2 TaskService replicas (offline TodoBot) "
         f"behind Envoy, over {database.description}\n"
-        f"{config.clients} clients, {config.duration_seconds:g} s of load "
+        f"{config.clients} clients, {plan.stop_sending_at:.0f} s of load "
         f"(then up to {config.settle_seconds:g} s for unanswered turns), "
         f"{'short' if config.short else 'full'} fault schedule\n"
         f"{os.cpu_count()} CPUs; load average {load_before:.1f} before the load, "
         f"{os.getloadavg()[0]:.1f} after it (other processes slow restarts down)\n"
         f"warm-up before the clock starts (not counted): {warm_up}"
     )
-    report, passed = render(header, turns, faults, findings, config.duration_seconds)
+    report, passed = render(header, turns, faults, findings, plan.stop_sending_at)
     if errors:
         report += "\n" + "\n".join(f"ERROR in the drill itself: {e!r}" for e in errors)
         passed = False

@@ -13,8 +13,9 @@ import sys
 
 from bench.drill import DrillConfig, DrillResult, run_drill
 
-# Start-up and tear-down on top of the load and the settle time.
-_OVERHEAD_SECONDS = 90.0
+# Start-up, slow restarts (each waits at most 30 s for SERVING), the load after the last
+# fault, and tear-down, on top of the load and the settle time.
+_OVERHEAD_SECONDS = 240.0
 
 
 def _parser() -> argparse.ArgumentParser:

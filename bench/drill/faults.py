@@ -87,12 +87,15 @@ async def run_faults(
     restart_database: Callable[[], None] | None,
     clock: Clock,
     say: Callable[[str], None],
+    injected: Callable[[float], None],
 ) -> None:
-    """Injects each fault at its time, recording what happened into `faults` as it goes
-    (so a fault that fails still leaves the record of the ones before it)."""
+    """Injects each fault at its time (calling `injected` with it), recording what
+    happened into `faults` as it goes (so a fault that fails still leaves the record of
+    the ones before it)."""
     for fault in faults:
         await clock.sleep_until(fault.spec.at)
         fault.injected_at = clock.now()
+        injected(fault.injected_at)
         say(f"t={fault.injected_at:.1f} s: {fault.spec.label}")
         if fault.spec.kind == "pg-restart":
             if restart_database is None:

@@ -69,13 +69,19 @@ class Clock:
         await asyncio.sleep(max(0.0, at - self.now()))
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoadPlan:
     base_url: str
-    stop_sending_at: float  # no new turn starts after this
-    give_up_at: float  # a turn still unanswered now is failed
+    # No new turn starts after this; the drill moves it later when slow restarts push
+    # a fault too close to the end to see its recovery.
+    stop_sending_at: float
+    settle_seconds: float  # how long after that an unanswered turn keeps retrying
     pause_seconds: float
     attempt_timeout_seconds: float
+
+    @property
+    def give_up_at(self) -> float:
+        return self.stop_sending_at + self.settle_seconds
 
 
 def _reason(response: httpx.Response) -> str:
