@@ -162,10 +162,12 @@ async def run_drill(config: DrillConfig) -> DrillResult:
                 shutil.copy(envoy.log_path, workdir / "envoy.log")
             result.workdir = workdir
             say("stopping everything")
-    finally:
-        if result.passed and not config.keep_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-            result.workdir = None
+    except BaseException:
+        say(f"stopped early; the logs are in {workdir}")
+        raise
+    if result.passed and not config.keep_workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+        result.workdir = None
     return result
 
 
