@@ -21,6 +21,16 @@ from sqlalchemy.types import TypeDecorator
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+# Fixed constraint names for every service's metadata, so migrations can refer to
+# constraints by name on every backend (Alembic's naming guide).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
