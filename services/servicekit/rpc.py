@@ -62,6 +62,10 @@ class CallInterceptor(aio.ServerInterceptor):
         self._verifier = verifier
         self._observer = observer
         self._tracing = tracing or Tracing.disabled()
+        # method → the handler this interceptor serves it with. A server's handlers are
+        # fixed once it starts, so each method is wrapped once, not on every call; the
+        # map holds only methods the server has (unknown ones find no handler).
+        self._wrapped: dict[str, grpc.RpcMethodHandler[Any, Any]] = {}
 
     async def intercept_service(
         self,
@@ -70,9 +74,21 @@ class CallInterceptor(aio.ServerInterceptor):
         ],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
-        if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
+        wrapped = self._wrapped.get(method)
+        if wrapped is not None:
+            return wrapped
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
             return handler
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
@@ -99,24 +115,28 @@ class CallInterceptor(aio.ServerInterceptor):
         elapsed = time.perf_counter() - started
         if self._observer is not None:
             self._observer(method, code, elapsed)
-        _log.info(
-            "rpc finished",
-            extra={
-                "rpc_method": method,
-                "grpc_code": code,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
-        )
+        # Checked here so a process logging at WARNING does not build the extras either.
+        if _log.isEnabledFor(logging.INFO):
+            _log.info(
+                "rpc finished",
+                extra={
+                    "rpc_method": method,
+                    "grpc_code": code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
 
     def _wrap_unary(
         self, method: str, behaviour: Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]
     ) -> Callable[[Any, aio.ServicerContext[Any, Any]], Awaitable[Any]]:
-        async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        async def traced(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
             parent = self._tracing.extract(context.invocation_metadata())
             with self._tracing.server_span(method, parent) as span:
                 return await call(request, context, span)
 
-        async def call(request: Any, context: aio.ServicerContext[Any, Any], span: Span) -> Any:
+        async def call(
+            request: Any, context: aio.ServicerContext[Any, Any], span: Span | None = None
+        ) -> Any:
             started = time.perf_counter()
             code = "OK"
             principal_token = None
@@ -138,17 +158,20 @@ class CallInterceptor(aio.ServerInterceptor):
             finally:
                 if principal_token is not None:
                     reset_principal(principal_token)
-                Tracing.finish(span, code)
+                if span is not None:
+                    Tracing.finish(span, code)
                 self._finish(method, code, started)
 
-        return unary
+        # Tracing off: no extraction and no span at all (even a no-op span costs a
+        # context manager, a contextvar set and attribute calls per call).
+        return traced if self._tracing.enabled else call
 
     def _wrap_stream(
         self,
         method: str,
         behaviour: Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]],
     ) -> Callable[[Any, aio.ServicerContext[Any, Any]], AsyncIterator[Any]]:
-        async def stream(
+        async def traced(
             request: Any, context: aio.ServicerContext[Any, Any]
         ) -> AsyncIterator[Any]:
             parent = self._tracing.extract(context.invocation_metadata())
@@ -157,7 +180,7 @@ class CallInterceptor(aio.ServerInterceptor):
                     yield item
 
         async def produce(
-            request: Any, context: aio.ServicerContext[Any, Any], span: Span
+            request: Any, context: aio.ServicerContext[Any, Any], span: Span | None = None
         ) -> AsyncIterator[Any]:
             started = time.perf_counter()
             code = "OK"
@@ -181,10 +204,11 @@ class CallInterceptor(aio.ServerInterceptor):
             finally:
                 if principal_token is not None:
                     reset_principal(principal_token)
-                Tracing.finish(span, code)
+                if span is not None:
+                    Tracing.finish(span, code)
                 self._finish(method, code, started)
 
-        return stream
+        return traced if self._tracing.enabled else produce
 
 
 def _unexpected_status(method: str, exc: Exception) -> tuple[str, grpc.Status]:
