@@ -25,6 +25,8 @@ _SECRET_PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"),
     re.compile(r"(?i)((?:api[_-]?key|secret|password)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
 )
+# Every pattern above needs one of these words, so a single scan clears most text.
+_MAY_HOLD_SECRET = re.compile(r"(?i)bearer|eyj|api[_-]?key|secret|password")
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -37,16 +39,35 @@ def current_request_id() -> str | None:
 
 
 def redact(text: str) -> str:
+    if not _MAY_HOLD_SECRET.search(text):
+        return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
     return text
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per record. Services log a line per RPC, so the per-line work is
+    kept down: one encoder for every line (`json.dumps` with options builds a new one
+    each call, which cost more than the encoding), and the date-and-time part of the
+    timestamp is rebuilt only when the second changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._encode = json.JSONEncoder(default=str).encode
+        self._second: tuple[int, str] = (-1, "")
+
+    def _timestamp(self, created: float, msecs: float) -> str:
+        second, text = self._second
+        if int(created) != second:
+            second = int(created)
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+            self._second = (second, text)
+        return f"{text}.{int(msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "ts": self._timestamp(record.created, record.msecs),
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),
@@ -59,7 +80,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+        return self._encode(entry)
 
 
 class TextFormatter(logging.Formatter):
