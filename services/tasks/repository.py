@@ -9,7 +9,7 @@ execution layers and close cost more CPU than the SELECT itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -58,19 +58,21 @@ _COLUMNS = (
 )
 
 
-def _task(row: Any) -> Task:
+def _task(row: Sequence[Any]) -> Task:
+    """A Task from a row that starts with `_COLUMNS`, in that order. By position: a page
+    builds one per row, and looking each column up by name cost more than the rest."""
     return Task(
-        id=row.id,
-        user_id=row.user_id,
-        title=row.title,
-        description=row.description,
-        completed=bool(row.completed),
-        priority=Priority(row.priority),
-        due_time=row.due_time,
-        tags=tuple(json.loads(row.tags)),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        completed_at=row.completed_at,
+        id=row[0],
+        user_id=row[1],
+        title=row[2],
+        description=row[3],
+        completed=bool(row[4]),
+        priority=Priority(row[5]),
+        due_time=row[6],
+        tags=tuple(json.loads(row[7])),
+        created_at=row[8],
+        updated_at=row[9],
+        completed_at=row[10],
     )
 
 
@@ -99,14 +101,7 @@ async def insert_task(
         "completed_at": None,
     }
     await session.execute(insert(TaskRow).values(values))
-    return _task(_Values(values))
-
-
-class _Values:
-    """Attribute access over a dict, so inserted values build a Task like a row does."""
-
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        self.__dict__.update(values)
+    return _task([values[column.key] for column in _COLUMNS])
 
 
 # GetTask's query, built once with bound parameters: SQLAlchemy memoizes a statement's
