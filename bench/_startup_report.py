@@ -25,6 +25,7 @@ _PHASES = {
 class Result:
     commit: str
     load_at_start: list[str]
+    bytecode: str
     starts: list[tuple[str, Start]] = field(default_factory=list)
     cache_notes: list[str] = field(default_factory=list)
     cold_is_first: bool = False
@@ -136,6 +137,7 @@ def render(result: Result, args: argparse.Namespace) -> str:
         "todochat up: start-up time and resident memory",
         f"commit {result.commit}; {os.cpu_count()} CPUs; load average at start "
         f"{' '.join(result.load_at_start)}",
+        result.bytecode,
         "wall s = exec of `.venv/bin/todochat up` to its banner's last line (all of tasks, chat,"
         " gateway, mcp SERVING);",
         "(own s) = the launcher's own 'up in' figure (after its interpreter start and imports);",

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -134,6 +136,21 @@ async def _run(args: argparse.Namespace, workdir: Path, result: report.Result) -
             raise RuntimeError(f"todochat up exited with status {status} on SIGTERM")
 
 
+def _bytecode() -> str:
+    """How many of the venv's modules have bytecode: without it every process compiles
+    each module it imports, on every start (PYTHONDONTWRITEBYTECODE keeps it that way)."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    sources = list(site.rglob("*.py"))
+    compiled = sum(
+        1 for path in sources if Path(importlib.util.cache_from_source(str(path))).exists()
+    )
+    flag = os.environ.get("PYTHONDONTWRITEBYTECODE", "")
+    return (
+        f"bytecode for {compiled} of {len(sources)} modules in {site}; "
+        f"PYTHONDONTWRITEBYTECODE={flag or '(unset)'}"
+    )
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(
@@ -147,14 +164,17 @@ def _commit() -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return out.stdout.strip() + (" (services/ modified)" if dirty else "")
+    changed = ", ".join(line.split()[-1] for line in dirty.splitlines())
+    return out.stdout.strip() + (f" plus uncommitted changes to {changed}" if dirty else "")
 
 
 async def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="todochat-startup-"))
     result = report.Result(
-        commit=_commit(), load_at_start=Path("/proc/loadavg").read_text().split()[:3]
+        commit=_commit(),
+        load_at_start=Path("/proc/loadavg").read_text().split()[:3],
+        bytecode=_bytecode(),
     )
     began = time.monotonic()
     failed = False
