@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     SQLColumnExpression,
+    String,
     bindparam,
     case,
     delete,
@@ -31,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from services.tasks.domain import (
     NewTask,
     Priority,
+    Sort,
     SortField,
     StatusFilter,
     Task,
@@ -118,15 +122,17 @@ async def get_for_user(db: Executor, user_id: str, task_id: str) -> Task | None:
     return _task(row) if row is not None else None
 
 
-def _filtered(query: TaskQuery, user_id: str) -> Select[*tuple[Any, ...]]:
+def _filtered(query: TaskQuery) -> Select[*tuple[Any, ...]]:
+    """The query's rows and their window count. Values are named parameters (see
+    _filter_params), so a statement depends only on the shape of the query."""
     total = func.count().over().label("total")
-    stmt = select(*_COLUMNS, total).where(TaskRow.user_id == user_id)
+    stmt = select(*_COLUMNS, total).where(TaskRow.user_id == bindparam("user_id"))
     if query.status is StatusFilter.PENDING:
         stmt = stmt.where(TaskRow.completed.is_(False))
     elif query.status is StatusFilter.COMPLETED:
         stmt = stmt.where(TaskRow.completed.is_(True))
     if query.search:
-        pattern = f"%{_escape_like(query.search.lower())}%"
+        pattern = bindparam("search", type_=String)
         stmt = stmt.where(
             or_(
                 func.lower(TaskRow.title).like(pattern, escape="\\"),
@@ -134,10 +140,17 @@ def _filtered(query: TaskQuery, user_id: str) -> Select[*tuple[Any, ...]]:
             )
         )
     if query.tag:
-        stmt = stmt.where(
-            TaskRow.tags.like(f"%{_escape_like(json.dumps(query.tag))}%", escape="\\")
-        )
+        stmt = stmt.where(TaskRow.tags.like(bindparam("tag"), escape="\\"))
     return stmt
+
+
+def _filter_params(query: TaskQuery, user_id: str) -> dict[str, Any]:
+    params: dict[str, Any] = {"user_id": user_id}
+    if query.search:
+        params["search"] = f"%{_escape_like(query.search.lower())}%"
+    if query.tag:
+        params["tag"] = f"%{_escape_like(json.dumps(query.tag))}%"
+    return params
 
 
 def _order(query: TaskQuery) -> list[ColumnElement[Any]]:
@@ -157,24 +170,38 @@ def _order(query: TaskQuery) -> list[ColumnElement[Any]]:
     return keys
 
 
-async def list_for_user(db: Executor, user_id: str, query: TaskQuery) -> TaskPage:
-    stmt = (
-        _filtered(query, user_id).order_by(*_order(query)).limit(query.limit).offset(query.offset)
+def _page(query: TaskQuery) -> Select[*tuple[Any, ...]]:
+    return (
+        _filtered(query)
+        .order_by(*_order(query))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
     )
-    rows = (await db.execute(stmt)).all()
+
+
+_NEWEST_FIRST = Sort()
+# The pages the frontend asks for (any status, no search or tag, newest first), built
+# once like _GET_FOR_USER: a call then skips building the query, hashing it, and
+# re-adapting the cached result columns to a new statement object (about a quarter of
+# ListTasks' server CPU, measured). Other shapes are built per call.
+_PLAIN_PAGES = MappingProxyType(
+    {status: _page(TaskQuery(status=status)) for status in StatusFilter}
+)
+
+
+async def list_for_user(db: Executor, user_id: str, query: TaskQuery) -> TaskPage:
+    plain = not query.search and not query.tag and query.sort == _NEWEST_FIRST
+    stmt = _PLAIN_PAGES[query.status] if plain else _page(query)
+    params = _filter_params(query, user_id)
+    rows = (await db.execute(stmt, {**params, "limit": query.limit, "offset": query.offset})).all()
     if rows:
         total = int(rows[0].total)
     elif query.offset == 0:
         total = 0
     else:
         # Past the end: the window count is unknown without a row; count once.
-        total = int(
-            (
-                await db.execute(
-                    select(func.count()).select_from(_filtered(query, user_id).subquery())
-                )
-            ).scalar_one()
-        )
+        counted = select(func.count()).select_from(_filtered(query).subquery())
+        total = int((await db.execute(counted, params)).scalar_one())
     tasks = tuple(_task(row) for row in rows)
     end = query.offset + len(tasks)
     return TaskPage(tasks=tasks, total=total, next_offset=end if end < total else None)
