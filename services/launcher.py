@@ -39,6 +39,10 @@ class Child:
     # Where readiness is asked: gRPC health, GET /health, or Envoy's admin /ready.
     probe: str = "grpc"
     admin_port: int = 0
+    # Children that must be SERVING before this one is asked. The gateway's /health checks
+    # TaskService and ChatService through its own channels, and a check while they are still
+    # starting is refused, which puts those channels in gRPC's reconnect backoff (about 1 s).
+    needs: tuple[str, ...] = ()
 
 
 def _free_port(host: str) -> int:
@@ -81,7 +85,8 @@ async def _spawn(name: str, env: dict[str, str], port: int) -> Child:
         sys.executable, "-m", "services.cli", "serve", name, env=env
     )
     probe = "http" if name in ("gateway", "mcp") else "grpc"
-    return Child(name=name, process=process, port=port, probe=probe)
+    needs = ("tasks", "chat") if name == "gateway" else ()
+    return Child(name=name, process=process, port=port, probe=probe, needs=needs)
 
 
 def _envoy_binary() -> str | None:
@@ -135,6 +140,8 @@ async def _wait_ready(children: list[Child], host: str) -> None:
         for child in list(pending):
             if child.process.returncode is not None:
                 raise RuntimeError(f"{child.name} exited with status {child.process.returncode}")
+            if any(other.name in child.needs for other in pending):
+                continue
             if child.probe == "http":
                 ready = await _http_healthy(host, child.port)
             elif child.probe == "envoy":
