@@ -8,6 +8,7 @@ started on SIGTERM.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -119,18 +120,29 @@ def _start(copy: Path, env: dict[str, str]) -> System:
             token = re.search(r"export TOKEN=(\S+)", banner)
             assert gateway and chat and token, banner
             return System(process, output, gateway.group(1), chat.group(1), token.group(1), env)
-    process.kill()
+    _kill_group(process)
     pytest.fail("the system did not come up:\n" + "".join(output[-60:]))
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Ends the command and everything it started (its own session), whatever state it is in."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def _stop(system: System) -> None:
     children = _children(system.process.pid)
-    assert children, "the launcher runs the services as its children"
-    system.process.send_signal(signal.SIGTERM)
-    assert system.process.wait(timeout=60) == 0
-    time.sleep(0.5)
-    alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
-    assert alive == [], f"processes left running after SIGTERM: {alive}"
+    try:
+        assert children, "the launcher runs the services as its children"
+        system.process.send_signal(signal.SIGTERM)
+        assert system.process.wait(timeout=60) == 0
+        time.sleep(0.5)
+        alive = [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        assert alive == [], f"processes left running after SIGTERM: {alive}"
+    finally:
+        if system.process.poll() is None or any(Path(f"/proc/{p}").exists() for p in children):
+            _kill_group(system.process)
 
 
 def _call(system: System, method: str, path: str, body: object | None = None) -> object:
