@@ -28,8 +28,9 @@ class TurnLimits:
     rate_limit_per_minute: int = 10  # 0 turns the limit off
     turn_timeout_seconds: float = 60.0
     llm_timeout_seconds: float = 30.0
-    # A running turn renews its claim every quarter of this; a claim not renewed for
-    # this long belongs to a dead process, and a retry may take the turn over.
+    # A running turn renews its claim every half of this (so a typical turn, answered
+    # sooner, never renews); a claim not renewed for this long belongs to a dead process,
+    # and a retry may take the turn over.
     claim_lease_seconds: float = 4.0
 
 

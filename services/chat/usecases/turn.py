@@ -204,7 +204,9 @@ async def _resume(
 async def _keep_claim(deps: ChatDeps, user_id: str, request_id: str, attempt: int) -> None:
     """Renews the attempt's claim until cancelled, so that a retry elsewhere can tell a
     live attempt from a dead one; stops once another attempt has taken the turn."""
-    interval = deps.limits.claim_lease_seconds / 4
+    # Half the lease: one late renewal (a slow database) still lands before the claim
+    # goes stale, and turns shorter than this cost no renewal at all.
+    interval = deps.limits.claim_lease_seconds / 2
     while True:
         await asyncio.sleep(interval)
         try:
