@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Any
 
+from opentelemetry import trace
+
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "todochat_request_id", default=None
 )
@@ -75,6 +77,10 @@ class JsonFormatter(logging.Formatter):
         request_id = _request_id.get()
         if request_id:
             entry["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            # Joins a log line to its trace when tracing is on (the span is a no-op otherwise).
+            entry["trace_id"] = format(span.trace_id, "032x")
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value

@@ -69,3 +69,16 @@ def test_timestamps_stay_exact_across_seconds_with_one_formatter() -> None:
         "2023-11-14T22:13:21.500Z",
         "2023-11-14T22:13:20.250Z",
     ]
+
+
+def test_json_line_carries_the_trace_id_inside_a_span() -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from services.servicekit.tracing import Tracing
+
+    tracing = Tracing.with_exporter("t", InMemorySpanExporter())
+    with tracing.server_span("/x/Y", None) as span:
+        line = json.loads(JsonFormatter().format(logging.makeLogRecord({"msg": "inside"})))
+    outside = json.loads(JsonFormatter().format(logging.makeLogRecord({"msg": "outside"})))
+    assert line["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert "trace_id" not in outside
