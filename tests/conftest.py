@@ -131,6 +131,16 @@ def postgres_server_url() -> Iterator[str]:
         cluster.remove()
 
 
+@pytest.fixture
+def private_postgres() -> Iterator[ThrowawayPostgres]:
+    """A cluster of this test's own, which it may stop and restart (even when the other
+    tests use TEST_DATABASE_URL, which must never be stopped)."""
+    cluster = ThrowawayPostgres()
+    cluster.start()
+    yield cluster
+    cluster.remove()
+
+
 def _dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 

@@ -2,14 +2,12 @@
 the gateway on uvicorn, all on 127.0.0.1 port 0) and Debian's Chromium under Playwright.
 
 Chromium comes from the distribution (`scripts/test` installs it), never from
-`playwright install`. Without it these tests fail, loudly: only an explicit
-TODOCHAT_SKIP_BROWSER=1 turns them into skips.
+`playwright install`. Without it these tests fail, loudly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,12 +98,10 @@ async def system(
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    if os.environ.get("TODOCHAT_SKIP_BROWSER") == "1":
-        pytest.skip("TODOCHAT_SKIP_BROWSER=1")
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: run scripts/test (it installs Debian's chromium) or "
-            "`apt-get install -y chromium`; set TODOCHAT_SKIP_BROWSER=1 to skip on purpose"
+            "`apt-get install -y chromium`"
         )
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import asyncpg
 import grpc
@@ -100,16 +99,6 @@ async def test_migrations_run_on_sqlite_and_a_turn_is_stored(
     finally:
         await app.stop(0)
     assert provider.closed, "stop closes the model provider"
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[ThrowawayPostgres]:
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("needs a private cluster it may stop; unset TEST_DATABASE_URL")
-    cluster = ThrowawayPostgres()
-    cluster.start()
-    yield cluster
-    cluster.remove()
 
 
 async def test_health_is_not_serving_while_the_database_is_down(

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -43,16 +43,6 @@ async def _wait_for(target: str, status: int, within: float = 15.0) -> None:
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"health stayed {current}, wanted {status}")
         await asyncio.sleep(0.2)
-
-
-@pytest.fixture
-def private_postgres() -> Iterator[ThrowawayPostgres]:
-    if os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("needs a private cluster it may stop; unset TEST_DATABASE_URL")
-    cluster = ThrowawayPostgres()
-    cluster.start()
-    yield cluster
-    cluster.remove()
 
 
 async def test_health_follows_the_database(

@@ -23,7 +23,9 @@ def kubectl() -> str | None:
 
 def render(directory: Path) -> list[Doc]:
     binary = kubectl()
-    assert binary is not None
+    assert binary is not None, (
+        "kubectl is required to render the overlays (as scripts/check-deploy does)"
+    )
     done = subprocess.run(
         [binary, "kustomize", str(directory)], capture_output=True, text=True, timeout=120
     )

@@ -21,15 +21,10 @@ from tests.unit.deploy.manifests import (
     OVERLAYS,
     Doc,
     Network,
-    kubectl,
     of_kind,
     pod_labels,
     pod_templates,
     render,
-)
-
-pytestmark = pytest.mark.skipif(
-    kubectl() is None, reason="kubectl is not installed: cannot render the kustomize overlays"
 )
 
 GRPC_SERVICES = {
