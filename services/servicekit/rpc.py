@@ -104,24 +104,43 @@ class CallInterceptor(aio.ServerInterceptor):
             )
         return handler  # client/bidi streaming: none in our protos
 
-    async def _enter(self, context: aio.ServicerContext[Any, Any]) -> Any:
+    async def _enter(self, call: _Call, context: aio.ServicerContext[Any, Any]) -> None:
         metadata = context.invocation_metadata()
         bind_request_id(_request_id(metadata))
         token = bearer_from_metadata(metadata)
-        principal = await self._verifier.verify(token)
-        return set_principal(principal)
+        call.principal_token = set_principal(await self._verifier.verify(token))
 
-    def _finish(self, method: str, code: str, started: float) -> None:
-        elapsed = time.perf_counter() - started
+    async def _fail(
+        self, call: _Call, context: aio.ServicerContext[Any, Any], exc: BaseException
+    ) -> None:
+        """Records why the call failed and answers it with its status; always raises."""
+        if isinstance(exc, errors.DomainError):
+            call.code = _code_name(status.code_for(exc))
+            await context.abort_with_status(status.to_status(exc))
+        if isinstance(exc, aio.AbortError):
+            call.code = context.code().name if context.code() else "UNKNOWN"
+            raise exc
+        if isinstance(exc, asyncio.CancelledError):
+            call.code = "CANCELLED"  # the client went away or its deadline passed
+            raise exc
+        call.code, unexpected = _unexpected_status(call.method, exc)
+        await context.abort_with_status(unexpected)
+
+    def _finish(self, call: _Call) -> None:
+        if call.principal_token is not None:
+            reset_principal(call.principal_token)
+        if call.span is not None:
+            Tracing.finish(call.span, call.code)
+        elapsed = time.perf_counter() - call.started
         if self._observer is not None:
-            self._observer(method, code, elapsed)
+            self._observer(call.method, call.code, elapsed)
         # Checked here so a process logging at WARNING does not build the extras either.
         if _log.isEnabledFor(logging.INFO):
             _log.info(
                 "rpc finished",
                 extra={
-                    "rpc_method": method,
-                    "grpc_code": code,
+                    "rpc_method": call.method,
+                    "grpc_code": call.code,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
@@ -132,39 +151,24 @@ class CallInterceptor(aio.ServerInterceptor):
         async def traced(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
             parent = self._tracing.extract(context.invocation_metadata())
             with self._tracing.server_span(method, parent) as span:
-                return await call(request, context, span)
+                return await serve(request, context, span)
 
-        async def call(
+        async def serve(
             request: Any, context: aio.ServicerContext[Any, Any], span: Span | None = None
         ) -> Any:
-            started = time.perf_counter()
-            code = "OK"
-            principal_token = None
+            call = _Call(method, span)
             try:
-                principal_token = await self._enter(context)
+                await self._enter(call, context)
                 return await behaviour(request, context)
-            except errors.DomainError as exc:
-                code = _code_name(status.code_for(exc))
-                await context.abort_with_status(status.to_status(exc))
-            except aio.AbortError:
-                code = context.code().name if context.code() else "UNKNOWN"
-                raise
-            except asyncio.CancelledError:
-                code = "CANCELLED"  # the client went away or its deadline passed
-                raise
-            except Exception as exc:
-                code, unexpected = _unexpected_status(method, exc)
-                await context.abort_with_status(unexpected)
+            except (Exception, asyncio.CancelledError) as exc:
+                await self._fail(call, context, exc)
+                raise  # not reached: _fail raises
             finally:
-                if principal_token is not None:
-                    reset_principal(principal_token)
-                if span is not None:
-                    Tracing.finish(span, code)
-                self._finish(method, code, started)
+                self._finish(call)
 
         # Tracing off: no extraction and no span at all (even a no-op span costs a
         # context manager, a contextvar set and attribute calls per call).
-        return traced if self._tracing.enabled else call
+        return traced if self._tracing.enabled else serve
 
     def _wrap_stream(
         self,
@@ -176,42 +180,40 @@ class CallInterceptor(aio.ServerInterceptor):
         ) -> AsyncIterator[Any]:
             parent = self._tracing.extract(context.invocation_metadata())
             with self._tracing.server_span(method, parent) as span:
-                async for item in produce(request, context, span):
+                async for item in serve(request, context, span):
                     yield item
 
-        async def produce(
+        async def serve(
             request: Any, context: aio.ServicerContext[Any, Any], span: Span | None = None
         ) -> AsyncIterator[Any]:
-            started = time.perf_counter()
-            code = "OK"
-            principal_token = None
+            call = _Call(method, span)
             try:
-                principal_token = await self._enter(context)
+                await self._enter(call, context)
                 async for item in behaviour(request, context):
                     yield item
-            except errors.DomainError as exc:
-                code = _code_name(status.code_for(exc))
-                await context.abort_with_status(status.to_status(exc))
-            except aio.AbortError:
-                code = context.code().name if context.code() else "UNKNOWN"
-                raise
-            except asyncio.CancelledError:
-                code = "CANCELLED"  # the client went away or its deadline passed
-                raise
-            except Exception as exc:
-                code, unexpected = _unexpected_status(method, exc)
-                await context.abort_with_status(unexpected)
+            except (Exception, asyncio.CancelledError) as exc:
+                await self._fail(call, context, exc)
+                raise  # not reached: _fail raises
             finally:
-                if principal_token is not None:
-                    reset_principal(principal_token)
-                if span is not None:
-                    Tracing.finish(span, code)
-                self._finish(method, code, started)
+                self._finish(call)
 
-        return traced if self._tracing.enabled else produce
+        return traced if self._tracing.enabled else serve
 
 
-def _unexpected_status(method: str, exc: Exception) -> tuple[str, grpc.Status]:
+class _Call:
+    """What the interceptor remembers about one call while it runs."""
+
+    __slots__ = ("code", "method", "principal_token", "span", "started")
+
+    def __init__(self, method: str, span: Span | None) -> None:
+        self.method = method
+        self.span = span
+        self.code = "OK"
+        self.principal_token: Any = None
+        self.started = time.perf_counter()
+
+
+def _unexpected_status(method: str, exc: BaseException) -> tuple[str, grpc.Status]:
     mapped = status.from_exception(exc)
     if mapped is not None:
         _log.warning("dependency unavailable: %s", type(exc).__name__, extra={"rpc_method": method})
