@@ -62,13 +62,14 @@ async def _grpc_serving(target: str) -> bool:
         return False
 
 
-async def _http_healthy(host: str, port: int) -> bool:
+async def _http_ok(host: str, port: int, path: str) -> bool:
+    """True when GET `path` answers 200 (the gateway's /health, Envoy's admin /ready)."""
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1)
     except (OSError, TimeoutError):
         return False
     try:
-        writer.write(f"GET /health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
         await writer.drain()
         status_line = await asyncio.wait_for(reader.readline(), 2)
         return b" 200 " in status_line
@@ -115,24 +116,6 @@ async def _spawn_envoy(settings: Settings, ports: dict[str, int], port: int) -> 
     return Child(name="envoy", process=process, port=port, probe="envoy", admin_port=admin_port)
 
 
-async def _envoy_ready(host: str, admin_port: int) -> bool:
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, admin_port), 1)
-    except (OSError, TimeoutError):
-        return False
-    try:
-        writer.write(f"GET /ready HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        await writer.drain()
-        reply = await asyncio.wait_for(reader.read(4096), 2)
-        return b" 200 " in reply.split(b"\r\n", 1)[0]
-    except (OSError, TimeoutError):
-        return False
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-
-
 async def _wait_ready(children: list[Child], host: str) -> None:
     deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
     pending = list(children)
@@ -143,9 +126,9 @@ async def _wait_ready(children: list[Child], host: str) -> None:
             if any(other.name in child.needs for other in pending):
                 continue
             if child.probe == "http":
-                ready = await _http_healthy(host, child.port)
+                ready = await _http_ok(host, child.port, "/health")
             elif child.probe == "envoy":
-                ready = await _envoy_ready(host, child.admin_port)
+                ready = await _http_ok(host, child.admin_port, "/ready")
             else:
                 ready = await _grpc_serving(f"{host}:{child.port}")
             if ready:
