@@ -111,6 +111,15 @@ def request_id(value: str, errors: Violations) -> str:
     return value
 
 
+def task_ref(task_id_value: str, request_id_value: str) -> tuple[str, str]:
+    """The task id and idempotency key of a request that names one task, both validated."""
+    errors = Violations()
+    tid = task_id(task_id_value, errors)
+    key = request_id(request_id_value, errors)
+    errors.raise_if_any()
+    return tid, key
+
+
 def _title(value: str, errors: Violations, field: str = "title") -> str:
     title = value.strip()
     if not title:

@@ -72,10 +72,7 @@ class TaskServicer(tasks_service_pb2_grpc.TaskServiceServicer):
         self, request: pb.CompleteTaskRequest, context: Context
     ) -> pb.CompleteTaskResponse:
         user_id = _caller(request.user_id)
-        errors = Violations()
-        task_id = convert.task_id(request.task_id, errors)
-        request_id = convert.request_id(request.request_id, errors)
-        errors.raise_if_any()
+        task_id, request_id = convert.task_ref(request.task_id, request.request_id)
         completed = request.completed if request.HasField("completed") else None
         task = await usecases.complete_task(self._deps, user_id, task_id, completed, request_id)
         return pb.CompleteTaskResponse(task=convert.task_to_proto(task))
@@ -84,9 +81,6 @@ class TaskServicer(tasks_service_pb2_grpc.TaskServiceServicer):
         self, request: pb.DeleteTaskRequest, context: Context
     ) -> pb.DeleteTaskResponse:
         user_id = _caller(request.user_id)
-        errors = Violations()
-        task_id = convert.task_id(request.task_id, errors)
-        request_id = convert.request_id(request.request_id, errors)
-        errors.raise_if_any()
+        task_id, request_id = convert.task_ref(request.task_id, request.request_id)
         await usecases.delete_task(self._deps, user_id, task_id, request_id)
         return pb.DeleteTaskResponse()

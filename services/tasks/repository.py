@@ -224,6 +224,13 @@ async def update_for_user(
     if "completed" in changes.fields:
         values["completed"] = bool(changes.completed)
         values["completed_at"] = _completed_at(bool(changes.completed), now)
+    return await _update_returning(session, user_id, task_id, values)
+
+
+async def _update_returning(
+    session: AsyncSession, user_id: str, task_id: str, values: dict[str, Any]
+) -> Task | None:
+    """One UPDATE of the caller's task that returns the new row (None if not theirs)."""
     stmt = (
         update(TaskRow)
         .where(TaskRow.user_id == user_id, TaskRow.id == task_id)
@@ -260,14 +267,7 @@ async def set_completed(
             "completed_at": _completed_at(completed, now),
             "updated_at": now,
         }
-    stmt = (
-        update(TaskRow)
-        .where(TaskRow.user_id == user_id, TaskRow.id == task_id)
-        .values(values)
-        .returning(*_COLUMNS)
-    )
-    row = (await session.execute(stmt)).first()
-    return _task(row) if row is not None else None
+    return await _update_returning(session, user_id, task_id, values)
 
 
 async def delete_for_user(session: AsyncSession, user_id: str, task_id: str) -> bool:

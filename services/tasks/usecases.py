@@ -7,7 +7,7 @@ arguments, and never import grpc or protobuf.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -89,54 +89,58 @@ def page_offset(query_without_offset: TaskQuery, page_token: str) -> int:
     return pagetoken.decode(page_token, fingerprint(*query_without_offset.fingerprint_parts()))
 
 
+async def _change_existing(
+    deps: TaskDeps,
+    user_id: str,
+    task_id: str,
+    request_id: str,
+    method: str,
+    key: str,
+    change: Callable[[AsyncSession, datetime], Awaitable[Task | None]],
+) -> Task:
+    """Runs `change` on the caller's task once per request_id; NOT_FOUND if it is not theirs."""
+    now = deps.clock()
+
+    async def mutate(session: AsyncSession) -> Task:
+        task = await change(session, now)
+        if task is None:
+            raise _not_found(task_id)
+        return task
+
+    task = await idempotency.run_once(
+        deps.sessions,
+        user_id=user_id,
+        request_id=request_id,
+        method=method,
+        fingerprint=key,
+        now=now,
+        mutate=mutate,
+    )
+    assert task is not None
+    return task
+
+
 async def update_task(
     deps: TaskDeps, user_id: str, task_id: str, changes: TaskChanges, request_id: str
 ) -> Task:
     if not changes.fields:
         return await get_task(deps, user_id, task_id)
-    now = deps.clock()
 
-    async def mutate(session: AsyncSession) -> Task:
-        task = await repository.update_for_user(session, user_id, task_id, changes, now)
-        if task is None:
-            raise _not_found(task_id)
-        return task
+    async def change(session: AsyncSession, now: datetime) -> Task | None:
+        return await repository.update_for_user(session, user_id, task_id, changes, now)
 
-    task = await idempotency.run_once(
-        deps.sessions,
-        user_id=user_id,
-        request_id=request_id,
-        method="UpdateTask",
-        fingerprint=fingerprint(task_id, changes),
-        now=now,
-        mutate=mutate,
-    )
-    assert task is not None
-    return task
+    key = fingerprint(task_id, changes)
+    return await _change_existing(deps, user_id, task_id, request_id, "UpdateTask", key, change)
 
 
 async def complete_task(
     deps: TaskDeps, user_id: str, task_id: str, completed: bool | None, request_id: str
 ) -> Task:
-    now = deps.clock()
+    async def change(session: AsyncSession, now: datetime) -> Task | None:
+        return await repository.set_completed(session, user_id, task_id, completed, now)
 
-    async def mutate(session: AsyncSession) -> Task:
-        task = await repository.set_completed(session, user_id, task_id, completed, now)
-        if task is None:
-            raise _not_found(task_id)
-        return task
-
-    task = await idempotency.run_once(
-        deps.sessions,
-        user_id=user_id,
-        request_id=request_id,
-        method="CompleteTask",
-        fingerprint=fingerprint(task_id, completed),
-        now=now,
-        mutate=mutate,
-    )
-    assert task is not None
-    return task
+    key = fingerprint(task_id, completed)
+    return await _change_existing(deps, user_id, task_id, request_id, "CompleteTask", key, change)
 
 
 async def delete_task(deps: TaskDeps, user_id: str, task_id: str, request_id: str) -> None:
