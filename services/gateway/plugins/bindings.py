@@ -14,27 +14,10 @@ from google.protobuf import descriptor, descriptor_pb2, descriptor_pool
 from google.protobuf.compiler import plugin_pb2
 
 from services.gateway.plugins import httprule
+from services.gateway.runtime.wellknown import JSON_SCALARS
 
-# Messages that travel as one JSON scalar, so they may be path or query parameters.
-WELL_KNOWN_SCALARS = frozenset(
-    {
-        "google.protobuf.Timestamp",
-        "google.protobuf.Duration",
-        "google.protobuf.FieldMask",
-        "google.protobuf.DoubleValue",
-        "google.protobuf.FloatValue",
-        "google.protobuf.Int64Value",
-        "google.protobuf.UInt64Value",
-        "google.protobuf.Int32Value",
-        "google.protobuf.UInt32Value",
-        "google.protobuf.BoolValue",
-        "google.protobuf.StringValue",
-        "google.protobuf.BytesValue",
-        "google.protobuf.Struct",
-        "google.protobuf.Value",
-        "google.protobuf.ListValue",
-    }
-)
+# Messages that travel as one JSON value, so they may be path or query parameters.
+WELL_KNOWN_SCALARS = JSON_SCALARS
 
 
 class RuleError(ValueError):

@@ -18,6 +18,8 @@ from typing import Any, cast
 from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 
+from services.gateway.runtime.wellknown import WRAPPERS
+
 _FD = descriptor.FieldDescriptor
 _BOOLS = {
     **dict.fromkeys(("1", "t", "T", "TRUE", "true", "True"), True),
@@ -51,10 +53,6 @@ _INT_BITS = {
     _FD.TYPE_UINT64: (64, False),
     _FD.TYPE_FIXED64: (64, False),
 }
-_WRAPPERS = frozenset(
-    f"google.protobuf.{n}Value"
-    for n in ("Double", "Float", "Int64", "UInt64", "Int32", "UInt32", "Bool", "String", "Bytes")
-)
 
 
 def descriptor_of(message: Message) -> descriptor.Descriptor:
@@ -168,7 +166,7 @@ def fill_message(target: Message, text: str) -> None:
             target.seconds, target.nanos = seconds, nanos  # type: ignore[attr-defined]
         elif name == "google.protobuf.FieldMask":
             target.paths[:] = text.split(",")  # type: ignore[attr-defined]
-        elif name in _WRAPPERS:
+        elif name in WRAPPERS:
             target.value = scalar(desc.fields_by_name["value"], text)  # type: ignore[attr-defined]
         elif name in (
             "google.protobuf.Struct",

@@ -18,28 +18,7 @@ from google.protobuf.message import Message
 
 from services.gateway.runtime.errors import invalid_argument
 from services.gateway.runtime.fields import descriptor_of
-
-# Messages with their own JSON form: never walked into.
-_JSON_SPECIAL = frozenset(
-    {
-        "google.protobuf.Any",
-        "google.protobuf.Timestamp",
-        "google.protobuf.Duration",
-        "google.protobuf.FieldMask",
-        "google.protobuf.Struct",
-        "google.protobuf.Value",
-        "google.protobuf.ListValue",
-        "google.protobuf.DoubleValue",
-        "google.protobuf.FloatValue",
-        "google.protobuf.Int64Value",
-        "google.protobuf.UInt64Value",
-        "google.protobuf.Int32Value",
-        "google.protobuf.UInt32Value",
-        "google.protobuf.BoolValue",
-        "google.protobuf.StringValue",
-        "google.protobuf.BytesValue",
-    }
-)
+from services.gateway.runtime.wellknown import JSON_SPECIAL
 
 
 def is_synthetic_oneof(field: descriptor.FieldDescriptor) -> bool:
@@ -77,7 +56,7 @@ class JsonMarshaler:
     def _with_nulls(self, message: Message, data: dict[str, Any]) -> dict[str, Any]:
         """`data` re-ordered by declaration, with unset messages/presence fields as null."""
         desc = descriptor_of(message)
-        if desc.full_name in _JSON_SPECIAL:
+        if desc.full_name in JSON_SPECIAL:
             return data
         out: dict[str, Any] = {}
         for field in desc.fields:
@@ -88,13 +67,13 @@ class JsonMarshaler:
                     continue
                 items = data[key]
                 if sub is not None and not sub.GetOptions().map_entry:
-                    if sub.full_name not in _JSON_SPECIAL:
+                    if sub.full_name not in JSON_SPECIAL:
                         seq = getattr(message, field.name)
                         items = [self._with_nulls(m, d) for m, d in zip(seq, items, strict=True)]
                 elif sub is not None:
                     value_field = sub.fields_by_name["value"]
                     vtype = value_field.message_type
-                    if vtype is not None and vtype.full_name not in _JSON_SPECIAL:
+                    if vtype is not None and vtype.full_name not in JSON_SPECIAL:
                         mapping = getattr(message, field.name)
                         items = {
                             k: self._with_nulls(mapping[_map_key(sub, k)], v)
@@ -103,7 +82,7 @@ class JsonMarshaler:
                 out[key] = items
             elif key in data:
                 value = data[key]
-                if sub is not None and sub.full_name not in _JSON_SPECIAL:
+                if sub is not None and sub.full_name not in JSON_SPECIAL:
                     value = self._with_nulls(getattr(message, field.name), value)
                 out[key] = value
             elif (sub is not None or field.has_presence) and not in_real_oneof(field):
