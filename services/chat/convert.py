@@ -6,12 +6,10 @@ google.rpc.BadRequest (through servicekit.status).
 
 from __future__ import annotations
 
-import re
 import uuid
-from datetime import datetime
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2
 from todochat.chat.v1 import chat_service_pb2 as pb
 from todochat.chat.v1 import resources_pb2
 
@@ -31,19 +29,11 @@ from services.chat.domain import (
     ToolCallRecord,
     TurnRequest,
 )
-from services.servicekit.auth import Principal
-from services.servicekit.errors import PermissionDenied, Violations
+from services.servicekit.errors import Violations
+from services.servicekit.request_ids import check_request_id
+from services.servicekit.timestamps import to_timestamp
 
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 ChatLikeRequest = pb.ChatRequest | pb.StreamChatRequest
-
-
-def authorize_path_user(path_user_id: str, principal: Principal) -> None:
-    """A `user_id` in the request (the REST path) must be the caller's own."""
-    if path_user_id and path_user_id != principal.user_id:
-        raise PermissionDenied(
-            "user_id in the path does not match the token's subject", reason="USER_MISMATCH"
-        )
 
 
 def _text(value: str, field: str, maximum: int, errors: Violations, *, required: bool) -> str:
@@ -80,8 +70,7 @@ def turn_request(request: ChatLikeRequest) -> TurnRequest:
     content = _text(request.content, "content", CONTENT_MAX, errors, required=True)
     context = _text(request.context, "context", CONTEXT_MAX, errors, required=False)
     conversation = conversation_id(request.conversation_id, errors, required=False)
-    if request.request_id and not _REQUEST_ID.match(request.request_id):
-        errors.add("request_id", "must be 1 to 128 printable ASCII characters")
+    check_request_id(request.request_id, errors)
     errors.raise_if_any()
     return TurnRequest(
         content=content,
@@ -136,12 +125,6 @@ def messages_page(request: pb.ListMessagesRequest) -> tuple[str, PageRequest]:
 # --- domain → proto ------------------------------------------------------------------
 
 
-def _timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def _value(data: Any) -> struct_pb2.Value:
     value = struct_pb2.Value()
     json_format.ParseDict(data, value)
@@ -163,7 +146,7 @@ def message_to_proto(message: Message) -> resources_pb2.Message:
         role=message.role.value,
         content=message.content,
         tool_calls=[tool_call_to_proto(c) for c in message.tool_calls],
-        created_at=_timestamp(message.created_at),
+        created_at=to_timestamp(message.created_at),
     )
 
 
@@ -172,8 +155,8 @@ def conversation_to_proto(conversation: Conversation) -> resources_pb2.Conversat
         id=conversation.id,
         title=conversation.title,
         last_message=conversation.last_message,
-        created_at=_timestamp(conversation.created_at),
-        updated_at=_timestamp(conversation.updated_at),
+        created_at=to_timestamp(conversation.created_at),
+        updated_at=to_timestamp(conversation.updated_at),
         message_count=conversation.message_count,
     )
 
@@ -183,8 +166,8 @@ def conversation_detail_to_proto(detail: ConversationDetail) -> pb.GetConversati
     return pb.GetConversationResponse(
         id=conversation.id,
         title=conversation.title,
-        created_at=_timestamp(conversation.created_at),
-        updated_at=_timestamp(conversation.updated_at),
+        created_at=to_timestamp(conversation.created_at),
+        updated_at=to_timestamp(conversation.updated_at),
         messages=[message_to_proto(m) for m in detail.messages],
         message_count=conversation.message_count,
     )
@@ -196,7 +179,7 @@ def chat_response(answer: ChatAnswer) -> pb.ChatResponse:
         message_id=answer.message_id,
         role="assistant",
         content=answer.content,
-        created_at=_timestamp(answer.created_at),
+        created_at=to_timestamp(answer.created_at),
         tool_calls=[tool_call_to_proto(c) for c in answer.tool_calls],
         request_id=answer.request_id,
     )

@@ -15,14 +15,14 @@ from services.chat.domain import ChatAnswer
 from services.chat.usecases import conversations
 from services.chat.usecases.deps import ChatDeps
 from services.chat.usecases.turn import run_turn
-from services.servicekit.auth import Principal, current_principal
+from services.servicekit.auth import Principal, authorize_path_user, current_principal
 
 Context = aio.ServicerContext[Any, Any]
 
 
 def _caller(path_user_id: str = "") -> Principal:
     principal = current_principal()
-    convert.authorize_path_user(path_user_id, principal)
+    authorize_path_user(path_user_id, principal)
     return principal
 
 

@@ -20,7 +20,7 @@ import jwt
 
 from services.servicekit import token_cache
 from services.servicekit.config import JwtSettings
-from services.servicekit.errors import Unauthenticated
+from services.servicekit.errors import PermissionDenied, Unauthenticated
 
 MAX_TOKEN_BYTES = 4096
 _JWKS_TTL_SECONDS = 300.0
@@ -55,6 +55,14 @@ def set_principal(principal: Principal | None) -> contextvars.Token[Principal | 
 
 def reset_principal(token: contextvars.Token[Principal | None]) -> None:
     _principal.reset(token)
+
+
+def authorize_path_user(path_user_id: str, principal: Principal) -> None:
+    """A `user_id` in the request (the REST path) must be the caller's own."""
+    if path_user_id and path_user_id != principal.user_id:
+        raise PermissionDenied(
+            "user_id in the path does not match the token's subject", reason="USER_MISMATCH"
+        )
 
 
 def bearer_from_metadata(metadata: Iterable[tuple[str, str | bytes]] | None) -> str:

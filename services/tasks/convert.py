@@ -15,8 +15,9 @@ from google.protobuf import timestamp_pb2
 from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 from todochat.tasks.v1 import resources_pb2, tasks_service_pb2
 
-from services.servicekit.auth import Principal
-from services.servicekit.errors import PermissionDenied, Violations
+from services.servicekit.errors import Violations
+from services.servicekit.request_ids import check_request_id
+from services.servicekit.timestamps import to_timestamp as timestamp
 from services.tasks import domain
 from services.tasks.domain import (
     DESCRIPTION_MAX,
@@ -36,34 +37,10 @@ from services.tasks.domain import (
 )
 
 _TAG = re.compile(r"^[\w-]+$")
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 _UPDATABLE = frozenset({"title", "description", "completed", "priority", "due_time", "tags"})
 # Timestamps outside these years are almost certainly bugs (and some break backends).
 _MIN_DUE = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_DUE = datetime(9999, 12, 31, tzinfo=UTC)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def authorize_path_user(path_user_id: str, principal: Principal) -> None:
-    """A `user_id` in the request (the REST path) must be the caller's own."""
-    if path_user_id and path_user_id != principal.user_id:
-        raise PermissionDenied(
-            "user_id in the path does not match the token's subject",
-            reason="USER_MISMATCH",
-        )
-
-
-def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    """The Timestamp `FromDatetime` would build (naive means UTC), at a fraction of
-    its cost: it goes through timetuple() and calendar.timegm, and a page of tasks
-    converts three timestamps a row."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    since = value - _EPOCH
-    # timedelta keeps seconds and microseconds non-negative, as Timestamp wants nanos.
-    return timestamp_pb2.Timestamp(
-        seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1000
-    )
 
 
 def _build(make: Callable[..., resources_pb2.Task], task: domain.Task) -> resources_pb2.Task:
@@ -106,9 +83,7 @@ def task_id(value: str, errors: Violations, field: str = "task_id") -> str:
 
 
 def request_id(value: str, errors: Violations) -> str:
-    if value and not _REQUEST_ID.match(value):
-        errors.add("request_id", "must be 1 to 128 printable ASCII characters")
-    return value
+    return check_request_id(value, errors)
 
 
 def task_ref(task_id_value: str, request_id_value: str) -> tuple[str, str]:

@@ -9,7 +9,7 @@ from grpc import aio
 from todochat.tasks.v1 import tasks_service_pb2 as pb
 from todochat.tasks.v1 import tasks_service_pb2_grpc
 
-from services.servicekit.auth import current_principal
+from services.servicekit.auth import authorize_path_user, current_principal
 from services.servicekit.errors import Violations
 from services.tasks import convert, usecases
 from services.tasks.usecases import TaskDeps
@@ -19,7 +19,7 @@ Context = aio.ServicerContext[Any, Any]
 
 def _caller(path_user_id: str) -> str:
     principal = current_principal()
-    convert.authorize_path_user(path_user_id, principal)
+    authorize_path_user(path_user_id, principal)
     return principal.user_id
 
 

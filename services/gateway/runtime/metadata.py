@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 
 from services.gateway.runtime.errors import GatewayError, invalid_argument
+from services.servicekit.request_ids import REQUEST_ID
 
 PERMANENT_HEADERS = frozenset(
     {
@@ -50,7 +51,6 @@ METADATA_PREFIX = "grpc-metadata-"
 PERMANENT_PREFIX = "grpcgateway-"
 _VALID_KEY = re.compile(r"[0-9a-z_.\-]+")
 _PRINTABLE = re.compile(r"[\x20-\x7e]*")
-_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _TIMEOUT = re.compile(r"([0-9]{1,8})([HMSmun])")
 _TIMEOUT_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 
@@ -103,7 +103,7 @@ class IncomingHeaders:
                     self.error = self.error or exc
                 continue
             if name == "x-request-id":
-                request_id = value if _REQUEST_ID.fullmatch(value) else None
+                request_id = value if REQUEST_ID.fullmatch(value) else None
                 continue
             if name == "x-forwarded-for":
                 forwarded_for = value
