@@ -201,7 +201,9 @@ def _banner(settings: Settings, ports: dict[str, int], elapsed: float) -> str:
         "todochat.tasks.v1.TaskService/ListTasks",
     ]
     if "chat" in ports:
-        lines.append("  todochat chat        # talk to TodoBot in this terminal")
+        # The console script beside this interpreter: .venv/bin is usually not on PATH.
+        cli = Path(sys.executable).with_name("todochat")
+        lines.append(f"  {cli} chat   # talk to TodoBot in this terminal ({cli} tasks: your tasks)")
     lines += [
         "",
         "Ctrl-C stops everything; data stays in " + str(Path(settings.var_dir).resolve()),
